@@ -1,0 +1,175 @@
+"""Analyses of a trained ensemble (paper.md §4): weight categories, sampled sub-networks, and the
+target-weight-perturbation experiment. Everything is vectorised over weights and samples.
+
+``params`` below is a dict {'pi': [...], 'm': [...], 'xi': [...]} with one (N_l, N_{l-1}) tensor
+per layer, as in ``Run.params`` or ``MFNet.state()``.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+VIP, UIP, VARIABLE = 0, 1, 2
+CATEGORY_NAMES = ("VIP", "UIP", "variable")
+
+
+def categories(pi: torch.Tensor, xi: torch.Tensor, tol: float = 0.0) -> torch.Tensor:
+    """Category of every connection: 0 = VIP (pi == 0 and xi == 0), 1 = UIP (pi == 1), 2 = variable.
+
+    ``tol`` > 0 relaxes the equalities to pi <= tol, xi <= tol, pi >= 1 - tol. Shape as ``pi``.
+    """
+    vip = (pi <= tol) & (xi <= tol)
+    uip = pi >= 1 - tol
+    cat = torch.full(pi.shape, VARIABLE, dtype=torch.int8)
+    cat[uip] = UIP
+    cat[vip] = VIP
+    return cat
+
+
+def category_fractions(params: dict, tol: float = 0.0) -> list[dict]:
+    """Per layer: fractions of VIP, UIP and variable connections, and of pi == 0, pi == 1, xi == 0
+    (with ``tol`` as in :func:`categories`). Returns one dict per layer."""
+    rows = []
+    for pi, xi in zip(params["pi"], params["xi"]):
+        cat = categories(pi, xi, tol)
+        n = pi.numel()
+        rows.append({
+            "n": n,
+            "VIP": (cat == VIP).sum().item() / n,
+            "UIP": (cat == UIP).sum().item() / n,
+            "variable": (cat == VARIABLE).sum().item() / n,
+            "pi==0": (pi <= tol).sum().item() / n,
+            "pi==1": (pi >= 1 - tol).sum().item() / n,
+            "xi==0": (xi <= tol).sum().item() / n,
+        })
+    return rows
+
+
+# ---------------------------------------------------------------- sampled sub-networks
+
+def sample_weights(pi, m, xi, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """``n`` independent draws of one layer's weights from P(w): shape (n, N_l, N_{l-1})."""
+    shape = (n, *pi.shape)
+    present = torch.rand(shape, generator=generator, dtype=pi.dtype, device=pi.device) >= pi
+    return present * (m + torch.sqrt(xi) * torch.randn(shape, generator=generator, dtype=m.dtype, device=m.device))
+
+
+@torch.no_grad()
+def forward_many(weights: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """Logits of S networks at once. weights: per layer (S, N_l, N_{l-1}); x: (B, N_0) -> (S, B, N_L)."""
+    a = x
+    for l, w in enumerate(weights):
+        z = (a @ w.transpose(-1, -2)) / math.sqrt(w.shape[-1])
+        a = torch.relu(z) if l < len(weights) - 1 else z
+    return a
+
+
+@torch.no_grad()
+def sampled_predictions(params: dict, x: torch.Tensor, n: int = 100, generator=None, chunk: int = 10,
+                        override: dict | None = None) -> torch.Tensor:
+    """Predicted classes of ``n`` sub-networks sampled from ``params``: (n, B) int64.
+
+    ``override`` maps a layer index to a function ``f(W) -> W`` applied to that layer's sampled
+    weights (S, N_l, N_{l-1}) before the forward pass (used by the perturbation experiment).
+    """
+    preds = []
+    for start in range(0, n, chunk):
+        s = min(chunk, n - start)
+        ws = [sample_weights(pi, m, xi, s, generator) for pi, m, xi in zip(params["pi"], params["m"], params["xi"])]
+        for l, f in (override or {}).items():
+            ws[l] = f(ws[l])
+        preds.append(forward_many(ws, x).argmax(-1))
+    return torch.cat(preds)
+
+
+def errors_of(preds: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Error (%) of each row of predictions (S, B) against labels (B,): shape (S,)."""
+    return 100.0 * (preds != y).double().mean(dim=1)
+
+
+@torch.no_grad()
+def ensemble_study(params: dict, x: torch.Tensor, y: torch.Tensor, n: int = 100, generator=None) -> dict:
+    """Test errors of ``n`` sampled sub-networks and how different the sub-networks are.
+
+    Returns errors (n,) in %, 'disagreement': mean over pairs of sub-networks of the fraction of
+    test examples they classify differently, and 'shared': mean over pairs of the fraction of
+    present connections that both share (Jaccard index of the masks, per layer).
+    """
+    preds = sampled_predictions(params, x, n, generator)
+    errs = errors_of(preds, y)
+    # pairwise disagreement, via one-hot counts per example: sum over pairs of [p_a != p_b]
+    onehot = torch.nn.functional.one_hot(preds, int(preds.max()) + 1).double()  # (n, B, C)
+    same_pairs = (onehot.sum(0) ** 2).sum(-1) - n  # ordered pairs a != b that agree, per example
+    disagreement = (1 - same_pairs / (n * (n - 1))).mean().item()
+    shared = []
+    for pi in params["pi"]:  # independent masks: expected Jaccard from two fresh mask draws
+        k = min(n, 20)
+        masks = torch.rand((k, *pi.shape), generator=generator, dtype=pi.dtype) >= pi
+        flat = masks.reshape(k, -1).double()
+        inter = flat @ flat.T
+        cnt = flat.sum(1)
+        union = cnt[:, None] + cnt[None, :] - inter
+        iu = torch.triu_indices(k, k, 1)
+        shared.append((inter[iu[0], iu[1]] / union[iu[0], iu[1]].clamp(min=1)).mean().item())
+    return {"errors": errs, "disagreement": disagreement, "shared": shared}
+
+
+# ---------------------------------------------------------------- target weight perturbation
+
+@torch.no_grad()
+def perturbation(params: dict, x: torch.Tensor, y: torch.Tensor, fractions=None, n_samples: int = 10,
+                 layer: int = 0, generator: torch.Generator | None = None) -> dict:
+    """Target weight perturbation of one layer (paper.md §4). Returns test errors in %.
+
+    For each fraction f:
+      - 'vip_removal': int(f * N_VIP) VIPs picked at random get pi = 1; mean error of ``n_samples``
+        sampled networks;
+      - 'uip_activation': int(f * N_UIP) UIPs picked, one network sampled, those weights set to
+        N(0, 1) values; mean over ``n_samples`` repeats, each with a new pick and a new sample;
+      - 'variable_removal' (control): the same NUMBER int(f * N_VIP) of variable weights get pi = 1;
+        NaN where fewer variable weights exist than that (reported in 'variable_short').
+    Every curve entry is (mean, sd) over the samples; 'counts' gives N_VIP, N_UIP, N_variable.
+    """
+    fractions = [round(0.1 * i, 10) for i in range(11)] if fractions is None else list(fractions)
+    pi, xi = params["pi"][layer], params["xi"][layer]
+    cat = categories(pi, xi).flatten()
+    idx = {c: torch.nonzero(cat == c).flatten() for c in (VIP, UIP, VARIABLE)}
+    counts = {name: len(idx[c]) for name, c in zip(CATEGORY_NAMES, (VIP, UIP, VARIABLE))}
+
+    def pick(c, k):
+        return idx[c][torch.randperm(len(idx[c]), generator=generator)[:k]]
+
+    def with_pi_one(chosen):
+        p = {k: list(v) for k, v in params.items()}
+        new = pi.flatten().clone()
+        new[chosen] = 1.0
+        p["pi"][layer] = new.reshape(pi.shape)
+        return p
+
+    def stats(errs):
+        return (errs.mean().item(), errs.std().item() if len(errs) > 1 else 0.0)
+
+    out = {"fractions": fractions, "vip_removal": [], "uip_activation": [], "variable_removal": [],
+           "variable_short": [], "counts": counts}
+    for f in fractions:
+        k = int(f * counts["VIP"])
+        out["vip_removal"].append(stats(errors_of(sampled_predictions(with_pi_one(pick(VIP, k)), x, n_samples, generator), y)))
+        if k > counts["variable"]:
+            out["variable_removal"].append((math.nan, math.nan))
+            out["variable_short"].append(f)
+        else:
+            out["variable_removal"].append(stats(errors_of(
+                sampled_predictions(with_pi_one(pick(VARIABLE, k)), x, n_samples, generator), y)))
+        ku = int(f * counts["UIP"])
+
+        def activate(w, ku=ku):
+            w = w.reshape(w.shape[0], -1).clone()
+            for s in range(w.shape[0]):  # one new pick per sampled network
+                chosen = pick(UIP, ku)
+                w[s, chosen] = torch.randn(len(chosen), generator=generator, dtype=w.dtype)
+            return w.reshape(-1, *pi.shape)
+
+        out["uip_activation"].append(stats(errors_of(
+            sampled_predictions(params, x, n_samples, generator, override={layer: activate}), y)))
+    return out

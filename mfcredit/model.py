@@ -1,0 +1,154 @@
+"""Networks: the spike-and-slab ensemble (trained by gBP) and the plain standard-BP baseline.
+
+Both stack bias-free layers with ReLU hidden units; the last layer's pre-activation is the logit
+vector fed to softmax cross-entropy. ``widths = (N_0, N_1, ..., N_L)``, N_0 = input size.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from .layers import PlainLayer, SpikeSlabLayer
+
+
+def _check_widths(widths: Sequence[int]) -> tuple[int, ...]:
+    widths = tuple(int(w) for w in widths)
+    if len(widths) < 2 or any(w < 1 for w in widths):
+        raise ValueError(f"widths must list at least two positive sizes (input and classes), got {widths}")
+    return widths
+
+
+class _Net(nn.Module):
+    layer_class: type
+
+    def __init__(self, widths: Sequence[int] = (784, 100, 100, 10), dtype=torch.float32, device=None):
+        super().__init__()
+        self.widths = _check_widths(widths)
+        self.layers = nn.ModuleList(
+            self.layer_class(a, b, dtype=dtype, device=device) for a, b in zip(self.widths[:-1], self.widths[1:])
+        )
+
+    @torch.no_grad()
+    def project_(self) -> None:
+        for layer in self.layers:
+            layer.project_()
+
+    def _run(self, x: torch.Tensor, layer_fn) -> torch.Tensor:
+        a = x
+        for l, layer in enumerate(self.layers):
+            z = layer_fn(l, layer, a)
+            a = torch.relu(z) if l < len(self.layers) - 1 else z
+        return a
+
+
+class MFNet(_Net):
+    """The spike-and-slab ensemble: one (pi, m, xi) triple per connection, mean-field forward.
+
+    Three ways to run it on x of shape (B, N_0), each returning logits (B, N_L):
+      - ``net(x, generator=g)``: the noisy mean-field pass, eps ~ N(0, 1) fresh per unit and example
+        in every layer (paper.md §1);
+      - ``net(x, noise=False)``: the eps = 0 pass, i.e. the mean network W = mu;
+      - ``net.sample(g)(x)``: one sub-network drawn from the distribution, an ordinary torch module.
+    """
+
+    layer_class = SpikeSlabLayer
+
+    @torch.no_grad()
+    def init_(self, m_std: float, xi_max: float, pi0: float = 0.0, generator: torch.Generator | None = None):
+        """Paper init: m ~ m_std * N(0, 1), pi = pi0, xi ~ xi_max * U(0, 1), in every layer."""
+        for layer in self.layers:
+            layer.m.copy_(m_std * torch.randn(layer.m.shape, generator=generator, dtype=layer.m.dtype))
+            layer.pi.fill_(pi0)
+            layer.xi.copy_(xi_max * torch.rand(layer.xi.shape, generator=generator, dtype=layer.xi.dtype))
+        return self
+
+    def forward(self, x: torch.Tensor, noise: bool = True, generator: torch.Generator | None = None,
+                eps: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
+        """Mean-field forward. ``eps`` (one (B, N_l) tensor per layer) overrides fresh noise."""
+
+        def step(l, layer, a):
+            if eps is not None:
+                e = eps[l]
+            elif noise:
+                e = torch.randn(a.shape[0], layer.n_out, generator=generator, dtype=a.dtype, device=a.device)
+            else:
+                e = None
+            return layer(a, e)
+
+        return self._run(x, step)
+
+    def param_groups(self) -> dict[str, list[nn.Parameter]]:
+        """Parameters by name, for the optimiser: {'pi': [...], 'm': [...], 'xi': [...]}."""
+        return {k: [getattr(layer, k) for layer in self.layers] for k in ("pi", "m", "xi")}
+
+    @torch.no_grad()
+    def sample_weights(self, generator: torch.Generator | None = None) -> list[torch.Tensor]:
+        """One draw of every weight matrix from P(w); list of (N_l, N_{l-1}) tensors, unscaled."""
+        return [layer.sample_weight(generator) for layer in self.layers]
+
+    @torch.no_grad()
+    def mean_weights(self) -> list[torch.Tensor]:
+        """mu = (1 - pi) m for every layer: the eps = 0 network."""
+        return [layer.moments()[0].clone() for layer in self.layers]
+
+    def sample(self, generator: torch.Generator | None = None) -> nn.Sequential:
+        """One sampled sub-network as an ordinary ``nn.Sequential`` of bias-free Linear + ReLU."""
+        return to_module(self.sample_weights(generator))
+
+    def mean_network(self) -> nn.Sequential:
+        """The mean network (weights mu) as an ordinary torch module; equals ``net(x, noise=False)``."""
+        return to_module(self.mean_weights())
+
+    def state(self) -> dict[str, list[torch.Tensor]]:
+        """Detached copies of (pi, m, xi) per layer: {'pi': [...], 'm': [...], 'xi': [...]}."""
+        return {k: [p.detach().clone() for p in ps] for k, ps in self.param_groups().items()}
+
+
+class PlainNet(_Net):
+    """Standard network z = W a / sqrt(N_{l-1}) with ReLU, trained by ordinary backprop (the baseline)."""
+
+    layer_class = PlainLayer
+
+    @torch.no_grad()
+    def init_(self, m_std: float, xi_max: float = 0.0, pi0: float = 0.0, generator: torch.Generator | None = None):
+        """Same init as the ensemble's means: W ~ m_std * N(0, 1)."""
+        for layer in self.layers:
+            layer.weight.copy_(m_std * torch.randn(layer.weight.shape, generator=generator, dtype=layer.weight.dtype))
+        return self
+
+    def forward(self, x: torch.Tensor, noise: bool = False, generator=None, eps=None) -> torch.Tensor:
+        return self._run(x, lambda l, layer, a: layer(a))
+
+    def param_groups(self) -> dict[str, list[nn.Parameter]]:
+        return {"m": [layer.weight for layer in self.layers]}
+
+    def sample(self, generator=None) -> nn.Sequential:
+        return self.mean_network()
+
+    def mean_network(self) -> nn.Sequential:
+        return to_module([layer.weight.detach().clone() for layer in self.layers])
+
+
+def to_module(weights: Sequence[torch.Tensor]) -> nn.Sequential:
+    """Ordinary network from unscaled weight matrices; the 1/sqrt(fan-in) is folded into nn.Linear."""
+    mods: list[nn.Module] = []
+    for l, w in enumerate(weights):
+        lin = nn.Linear(w.shape[1], w.shape[0], bias=False, dtype=w.dtype, device=w.device)
+        with torch.no_grad():
+            lin.weight.copy_(w / math.sqrt(w.shape[1]))
+        mods.append(lin)
+        if l < len(weights) - 1:
+            mods.append(nn.ReLU())
+    return nn.Sequential(*mods).requires_grad_(False)
+
+
+def build(kind: str, widths: Sequence[int], dtype=torch.float32, device=None) -> _Net:
+    """``kind`` is 'gbp' (the spike-and-slab ensemble) or 'bp' (plain baseline)."""
+    if kind == "gbp":
+        return MFNet(widths, dtype=dtype, device=device)
+    if kind == "bp":
+        return PlainNet(widths, dtype=dtype, device=device)
+    raise ValueError(f"model kind must be 'gbp' or 'bp', got {kind!r}")

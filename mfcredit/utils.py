@@ -1,0 +1,62 @@
+"""Small helpers: thread count, seeded generators, atomic file writes."""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+#: Thread count used when neither the caller nor $MFCREDIT_THREADS says otherwise. Chosen by
+#: measurement on a 2-core machine (``make bench``, bench/results.json key 'threads'): see README.
+DEFAULT_THREADS = min(2, os.cpu_count() or 1)
+
+
+def default_threads() -> int:
+    """$MFCREDIT_THREADS if set (a positive integer), else :data:`DEFAULT_THREADS`."""
+    env = os.environ.get("MFCREDIT_THREADS")
+    if env is None or env == "":
+        return DEFAULT_THREADS
+    try:
+        n = int(env)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ValueError(f"MFCREDIT_THREADS must be a positive integer, got {env!r}")
+    return n
+
+
+@contextlib.contextmanager
+def num_threads(n: int | None):
+    """Run the body with torch using ``n`` intra-op threads (None: :func:`default_threads`)."""
+    n = default_threads() if n is None else int(n)
+    if n < 1:
+        raise ValueError(f"threads must be a positive integer, got {n}")
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield n
+    finally:
+        torch.set_num_threads(old)
+
+
+def generator(seed: int, device="cpu") -> torch.Generator:
+    """A torch.Generator seeded with ``seed`` on ``device``."""
+    return torch.Generator(device=device).manual_seed(int(seed))
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename: readers never see a partial file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

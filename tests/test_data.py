@@ -1,0 +1,272 @@
+"""Data: shipped MNIST checksums and statistics, every error path, and downloads from a loopback server."""
+import gzip
+import hashlib
+import http.server
+import io
+import pickle
+import shutil
+import socket
+import struct
+import tarfile
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import mfcredit as mf
+from mfcredit.data import MNIST, DatasetSpec, FileSpec, fetch, parse_idx
+
+REPO_DATA = Path(mf.data.__file__).resolve().parents[1] / "data"
+TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+# ---------------------------------------------------------------- the shipped files
+
+def test_shipped_mnist_is_canonical(mnist):
+    assert mnist.x_train.shape == (60000, 784) and mnist.x_test.shape == (10000, 784)
+    assert mnist.x_train.dtype == torch.float32 and mnist.y_train.dtype == torch.int64
+    assert torch.bincount(mnist.y_train).tolist() == TRAIN_COUNTS
+    assert torch.bincount(mnist.y_test).tolist() == TEST_COUNTS
+    assert 0.0 <= mnist.x_train.min() and mnist.x_train.max() <= 1.0
+    assert abs(mnist.x_train.double().mean().item() - 0.1307) < 1e-4
+    assert abs(mnist.x_train.double().std().item() - 0.3081) < 1e-4
+
+
+def test_first_m_in_original_order(mnist):
+    sub = mf.load_dataset("mnist", n_train=10_000)
+    assert torch.equal(sub.x_train, mnist.x_train[:10_000]) and torch.equal(sub.y_train, mnist.y_train[:10_000])
+    assert sub.y_train[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    assert torch.equal(sub.x_test, mnist.x_test)
+    with pytest.raises(ValueError, match="n_train"):
+        mf.load_dataset("mnist", n_train=0)
+
+
+def test_sha256sums_file_agrees_with_package():
+    listed = dict(line.split()[::-1] for line in (REPO_DATA / "mnist" / "SHA256SUMS").read_text().splitlines())
+    for f in MNIST.files:
+        assert listed[f.name[:-3]] == f.sha256
+
+
+# ---------------------------------------------------------------- damaged files
+
+@pytest.fixture
+def mnist_copy(tmp_path):
+    shutil.copytree(REPO_DATA / "mnist", tmp_path / "mnist")
+    return tmp_path
+
+
+def test_missing_file(mnist_copy):
+    (mnist_copy / "mnist" / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(mf.DataError, match=r"t10k-labels-idx1-ubyte.gz: file is missing.*ff7bcfd4"):
+        mf.load_dataset("mnist", root=mnist_copy)
+
+
+def test_truncated_gzip(mnist_copy):
+    p = mnist_copy / "mnist" / "train-labels-idx1-ubyte.gz"
+    p.write_bytes(p.read_bytes()[:1000])
+    with pytest.raises(mf.DataError, match=r"train-labels-idx1-ubyte.gz: not a complete gzip.*65a50cbb"):
+        mf.load_dataset("mnist", root=mnist_copy)
+
+
+def test_altered_content(mnist_copy):
+    p = mnist_copy / "mnist" / "t10k-labels-idx1-ubyte.gz"
+    content = bytearray(gzip.decompress(p.read_bytes()))
+    content[100] = (content[100] + 1) % 10  # one label changed: still a valid IDX file
+    p.write_bytes(gzip.compress(bytes(content)))
+    with pytest.raises(mf.DataError, match=r"t10k-labels-idx1-ubyte.gz: SHA-256.*expected ff7bcfd4"):
+        mf.load_dataset("mnist", root=mnist_copy)
+
+
+def test_other_dataset_in_place(mnist_copy):
+    """A test-labels file where the training labels belong: caught by the checksum."""
+    d = mnist_copy / "mnist"
+    shutil.copy(d / "t10k-labels-idx1-ubyte.gz", d / "train-labels-idx1-ubyte.gz")
+    with pytest.raises(mf.DataError, match="train-labels-idx1-ubyte.gz: SHA-256"):
+        mf.load_dataset("mnist", root=mnist_copy)
+
+
+def idx_bytes(arr: np.ndarray) -> bytes:
+    return b"\x00\x00\x08" + bytes([arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape) + arr.astype(np.uint8).tobytes()
+
+
+def test_parse_idx_errors():
+    a = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    assert np.array_equal(parse_idx(idx_bytes(a), (2, 3, 4)), a)
+    with pytest.raises(mf.DataError, match="bad magic"):
+        parse_idx(b"\x00\x00\x09\x03" + idx_bytes(a)[4:], (2, 3, 4))
+    with pytest.raises(mf.DataError, match="dimensions"):
+        parse_idx(idx_bytes(a), (2, 3, 5))
+    with pytest.raises(mf.DataError, match="3 dimensions, expected 1"):
+        parse_idx(idx_bytes(a), (24,))
+    with pytest.raises(mf.DataError, match="data bytes"):
+        parse_idx(idx_bytes(a)[:-1], (2, 3, 4))
+
+
+# ---------------------------------------------------------------- downloads over loopback
+
+def tiny_dataset(n_train=6, n_test=4, seed=0):
+    """Four gzip'd IDX files of a 3x3 'dataset' and a spec with their content checksums."""
+    rng = np.random.default_rng(seed)
+    arrays = {
+        "train-images-idx3-ubyte.gz": rng.integers(0, 256, (n_train, 3, 3)),
+        "train-labels-idx1-ubyte.gz": rng.integers(0, 10, n_train),
+        "t10k-images-idx3-ubyte.gz": rng.integers(0, 256, (n_test, 3, 3)),
+        "t10k-labels-idx1-ubyte.gz": rng.integers(0, 10, n_test),
+    }
+    files = {name: gzip.compress(idx_bytes(a), mtime=0) for name, a in arrays.items()}
+    spec = DatasetSpec("tiny", tuple(FileSpec(n, hashlib.sha256(gzip.decompress(b)).hexdigest(), shape=a.shape)
+                                     for (n, b), a in zip(files.items(), arrays.values())), mirrors=(), subdir="tiny")
+    return spec, files, arrays
+
+
+class Server:
+    """An HTTP server on 127.0.0.1 serving a dict of {path: bytes}; 'stall' paths never answer."""
+
+    def __init__(self, files, stall=()):
+        outer = self
+        self.stop = threading.Event()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                name = self.path.lstrip("/")
+                if name in stall:
+                    outer.stop.wait(10)
+                    return
+                if name not in files:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(files[name])))
+                self.end_headers()
+                self.wfile.write(files[name])
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.stop.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def start(files, stall=()):
+        servers.append(Server(files, stall))
+        return servers[-1].url
+
+    yield start
+    for s in servers:
+        s.close()
+
+
+def closed_port_url():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"  # nothing listens there any more
+
+
+def test_download_and_load(tmp_path, serve):
+    spec, files, arrays = tiny_dataset()
+    url = serve(files)
+    spec = DatasetSpec(**{**spec.__dict__, "mirrors": (url,)})
+    data = mf.load_dataset(spec=spec, root=tmp_path, download=True)
+    assert torch.equal(data.y_train, torch.from_numpy(arrays["train-labels-idx1-ubyte.gz"]))
+    assert torch.allclose(data.x_test, torch.from_numpy(arrays["t10k-images-idx3-ubyte.gz"].reshape(4, 9)).float() / 255)
+    assert sorted(p.name for p in (tmp_path / "tiny").iterdir()) == sorted(files)  # no staging left
+
+
+def test_corrupt_mirror_falls_back_to_good_one(tmp_path, serve):
+    spec, files, _ = tiny_dataset()
+    bad = dict(files)
+    bad["train-images-idx3-ubyte.gz"] = gzip.compress(b"\x00\x00\x08\x03" + b"\x00" * 20)
+    spec = DatasetSpec(**{**spec.__dict__, "mirrors": (serve(bad), serve(files))})
+    mf.load_dataset(spec=spec, root=tmp_path, download=True)
+
+
+def test_corrupt_only_mirror_leaves_nothing(tmp_path, serve):
+    spec, files, _ = tiny_dataset()
+    bad = dict(files)
+    bad["t10k-labels-idx1-ubyte.gz"] = files["t10k-labels-idx1-ubyte.gz"][:-9]  # truncated download
+    spec = DatasetSpec(**{**spec.__dict__, "mirrors": (serve(bad),)})
+    with pytest.raises(mf.DataError, match="could not download a valid t10k-labels-idx1-ubyte.gz"):
+        mf.load_dataset(spec=spec, root=tmp_path, download=True)
+    assert not (tmp_path / "tiny" / "t10k-labels-idx1-ubyte.gz").exists()
+    assert not (tmp_path / "tiny" / ".staging").exists()
+
+
+def test_unreachable_and_stalled_servers(tmp_path, serve):
+    spec, files, _ = tiny_dataset()
+    stalled = serve(files, stall=set(files))
+    spec = DatasetSpec(**{**spec.__dict__, "mirrors": (closed_port_url(), stalled)})
+    with pytest.raises(mf.DataError) as err:
+        mf.load_dataset(spec=spec, root=tmp_path, download=True, timeout=1.0)
+    msg = str(err.value)
+    assert "could not download" in msg and "127.0.0.1" in msg
+    assert msg.count("http://127.0.0.1") == 2  # both mirrors reported
+    assert list((tmp_path / "tiny").iterdir()) == []
+
+
+# ---------------------------------------------------------------- CIFAR-10 python format
+
+def cifar_archive(payload_for=None):
+    rng = np.random.default_rng(0)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+            d = {b"data": rng.integers(0, 256, (3, 3072)).astype(np.uint8), b"labels": [1, 2, 3]}
+            blob = payload_for(name) if payload_for else pickle.dumps(d, protocol=2)
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(blob)
+            tar.addfile(info, io.BytesIO(blob))
+    return buf.getvalue()
+
+
+class Evil:
+    def __reduce__(self):
+        return (eval, ("__import__('os').system('echo pwned')",))
+
+
+def cifar_spec(blob):
+    return DatasetSpec("c", (FileSpec("cifar-10-python.tar.gz", md5=hashlib.md5(blob).hexdigest()),), (),
+                       "c", kind="cifar-python",
+                       extra={"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]})
+
+
+def test_cifar_python_format(tmp_path):
+    blob = cifar_archive()
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "cifar-10-python.tar.gz").write_bytes(blob)
+    data = mf.load_dataset(spec=cifar_spec(blob), root=tmp_path)
+    assert data.x_train.shape == (15, 3072) and data.x_test.shape == (3, 3072)
+    # height-width-channel order: element (h=0, w=1, c=2) sits at index 1 * 3 + 2
+    with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
+        raw = pickle.loads(tar.extractfile("cifar-10-batches-py/test_batch").read())[b"data"]
+    assert data.x_test[0, 5].item() == pytest.approx(raw[0, 2 * 1024 + 0 * 32 + 1] / 255)
+
+
+def test_cifar_malicious_pickle_refused(tmp_path):
+    blob = cifar_archive(lambda name: pickle.dumps(Evil()))
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "cifar-10-python.tar.gz").write_bytes(blob)
+    with pytest.raises(mf.DataError, match="refusing to unpickle"):
+        mf.load_dataset(spec=cifar_spec(blob), root=tmp_path)
+
+
+def test_cifar_wrong_md5(tmp_path):
+    blob = cifar_archive()
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "cifar-10-python.tar.gz").write_bytes(blob + b"x")
+    with pytest.raises(mf.DataError, match="MD5"):
+        mf.load_dataset(spec=cifar_spec(blob), root=tmp_path)

@@ -22,3 +22,4 @@ from .utils import default_threads, generator, num_threads
 
 __version__ = "0.1.0"
 from .cache import cached_train, default_cache_dir, run_key
+from . import analysis, nb, utils  # noqa: E402  (modules used as mf.analysis.*, mf.nb.*)

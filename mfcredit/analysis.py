@@ -58,28 +58,58 @@ def sample_weights(pi, m, xi, n: int, generator: torch.Generator | None = None) 
 @torch.no_grad()
 def forward_many(weights: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     """Logits of S networks at once. weights: per layer (S, N_l, N_{l-1}); x: (B, N_0) -> (S, B, N_L)."""
-    a = x
-    for l, w in enumerate(weights):
-        z = (a @ w.transpose(-1, -2)) / math.sqrt(w.shape[-1])
-        a = torch.relu(z) if l < len(weights) - 1 else z
-    return a
+    return preactivations_many(weights, x)[-1]
 
 
 @torch.no_grad()
-def sampled_predictions(params: dict, x: torch.Tensor, n: int = 100, generator=None, chunk: int = 10,
-                        override: dict | None = None) -> torch.Tensor:
-    """Predicted classes of ``n`` sub-networks sampled from ``params``: (n, B) int64.
+def preactivations_many(weights: list[torch.Tensor], x: torch.Tensor) -> list[torch.Tensor]:
+    """Pre-activations of every layer of S networks: weights per layer (S, N_l, N_{l-1}), x (B, N_0)
+    -> list of (S, B, N_l)."""
+    zs, a = [], x
+    for l, w in enumerate(weights):
+        z = (a @ w.transpose(-1, -2)) / math.sqrt(w.shape[-1])
+        zs.append(z)
+        a = torch.relu(z)
+    return zs
+
+
+@torch.no_grad()
+def layer_samples(pi, m, xi, a: torch.Tensor, n: int, generator=None, chunk: int = 200) -> torch.Tensor:
+    """Pre-activations z = s W a of ONE layer for a fixed input ``a`` (N_{l-1},) under ``n`` sampled
+    weight matrices: (n, N_l). Their exact mean and variance are the mean-field (G, Delta)."""
+    out = []
+    for start in range(0, n, chunk):
+        w = sample_weights(pi, m, xi, min(chunk, n - start), generator)
+        out.append((w @ a) / math.sqrt(a.shape[-1]))
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def sampled_logits(params: dict, x: torch.Tensor, n: int = 100, generator=None, chunk: int = 10,
+                   override: dict | None = None) -> torch.Tensor:
+    """Logits of ``n`` sub-networks sampled from ``params``: (n, B, N_L), ``chunk`` networks at a time
+    (memory: about chunk * sum_l N_l N_{l-1} floats for the weights).
 
     ``override`` maps a layer index to a function ``f(W) -> W`` applied to that layer's sampled
     weights (S, N_l, N_{l-1}) before the forward pass (used by the perturbation experiment).
     """
-    preds = []
+    out = []
     for start in range(0, n, chunk):
         s = min(chunk, n - start)
         ws = [sample_weights(pi, m, xi, s, generator) for pi, m, xi in zip(params["pi"], params["m"], params["xi"])]
         for l, f in (override or {}).items():
             ws[l] = f(ws[l])
-        preds.append(forward_many(ws, x).argmax(-1))
+        out.append(forward_many(ws, x))
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def sampled_predictions(params: dict, x: torch.Tensor, n: int = 100, generator=None, chunk: int = 10,
+                        override: dict | None = None) -> torch.Tensor:
+    """Predicted classes of ``n`` sampled sub-networks: (n, B) int64; see :func:`sampled_logits`."""
+    preds = []
+    for start in range(0, n, chunk):  # argmax per chunk keeps only (chunk, B, N_L) logits alive
+        preds.append(sampled_logits(params, x, min(chunk, n - start), generator, chunk, override).argmax(-1))
     return torch.cat(preds)
 
 

@@ -36,10 +36,12 @@ class _Net(nn.Module):
         for layer in self.layers:
             layer.project_()
 
-    def _run(self, x: torch.Tensor, layer_fn) -> torch.Tensor:
+    def _run(self, x: torch.Tensor, layer_fn, collect: list | None = None) -> torch.Tensor:
         a = x
         for l, layer in enumerate(self.layers):
             z = layer_fn(l, layer, a)
+            if collect is not None:
+                collect.append(z)
             a = torch.relu(z) if l < len(self.layers) - 1 else z
         return a
 
@@ -66,8 +68,9 @@ class MFNet(_Net):
         return self
 
     def forward(self, x: torch.Tensor, noise: bool = True, generator: torch.Generator | None = None,
-                eps: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
-        """Mean-field forward. ``eps`` (one (B, N_l) tensor per layer) overrides fresh noise."""
+                eps: Sequence[torch.Tensor] | None = None, collect: list | None = None) -> torch.Tensor:
+        """Mean-field forward. ``eps`` (one (B, N_l) tensor per layer) overrides fresh noise;
+        ``collect``, if a list, receives every layer's pre-activation."""
 
         def step(l, layer, a):
             if eps is not None:
@@ -78,7 +81,14 @@ class MFNet(_Net):
                 e = None
             return layer(a, e)
 
-        return self._run(x, step)
+        return self._run(x, step, collect)
+
+    @torch.no_grad()
+    def preactivations(self, x: torch.Tensor, noise: bool = True, generator=None) -> list[torch.Tensor]:
+        """Pre-activations z^l of every layer (list of (B, N_l)) in one mean-field pass."""
+        zs: list[torch.Tensor] = []
+        self.forward(x, noise=noise, generator=generator, collect=zs)
+        return zs
 
     def param_groups(self) -> dict[str, list[nn.Parameter]]:
         """Parameters by name, for the optimiser: {'pi': [...], 'm': [...], 'xi': [...]}."""

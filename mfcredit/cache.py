@@ -4,21 +4,24 @@
 
 The key hashes the full config, the seed and :data:`CACHE_VERSION` (bumped whenever a code change
 alters training results). Entries are written atomically by :func:`mfcredit.train.save_run`, so an
-interrupted run leaves no entry and is simply redone. The cache lives in $MFCREDIT_CACHE, or
-``cache/`` at the repository root (git-ignored).
+interrupted run leaves no entry. While a run trains, its state is checkpointed next to the entry
+(``<entry>.ckpt``, every ``checkpoint_every`` seconds): a killed run resumes from there and ends with
+the same numbers as an uninterrupted one. The cache lives in $MFCREDIT_CACHE, or ``cache/`` at the
+repository root (git-ignored).
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 
 from .config import TrainConfig
 from .train import RunFileError, load_run, save_run, train
 
 #: Bump when a change to the package changes what training produces.
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: closed-form backward (MeanFieldLinear), fused Adam, batched replicas
 
 
 def default_cache_dir() -> Path:
@@ -32,8 +35,21 @@ def run_key(config: TrainConfig, seed: int) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def cached_train(config: TrainConfig, seed: int = 0, cache_dir: str | Path | None = None, **train_kwargs):
-    """Load the run of (config, seed) from the cache, or train it and store it.
+def remove_stale_temporaries(folder: Path) -> None:
+    """Delete what a killed writer of ``folder`` left behind: hidden '.<name>.*' siblings (the
+    temporary folders of save_run and temporary files of atomic writes). Only this process writes
+    this entry, so anything of that shape is a leftover."""
+    for junk in folder.parent.glob(f".{folder.name}.*"):
+        if junk.is_dir():
+            shutil.rmtree(junk, ignore_errors=True)
+        else:
+            junk.unlink(missing_ok=True)
+
+
+def cached_train(config: TrainConfig, seed: int = 0, cache_dir: str | Path | None = None,
+                 checkpoint_every: float = 30.0, **train_kwargs):
+    """Load the run of (config, seed) from the cache, or train it (resuming from its checkpoint if a
+    previous attempt was killed) and store it.
 
     An entry saved under another config (a hash collision or a hand-copied folder) or damaged is
     never reused: it raises :class:`RunFileError` (damaged entries can be deleted and recomputed).
@@ -46,7 +62,11 @@ def cached_train(config: TrainConfig, seed: int = 0, cache_dir: str | Path | Non
                                f"{run.info.get('cache_version')}; expected seed {seed}, version {CACHE_VERSION}. "
                                "Delete the folder to recompute it.")
         return run
-    run = train(config, seed=seed, **train_kwargs)
+    checkpoint = folder.with_name(folder.name + ".ckpt")
+    remove_stale_temporaries(folder)
+    remove_stale_temporaries(checkpoint)
+    run = train(config, seed=seed, checkpoint=checkpoint, checkpoint_every=checkpoint_every, **train_kwargs)
     run.info["cache_version"] = CACHE_VERSION
     save_run(run, folder)
+    checkpoint.unlink(missing_ok=True)  # only now: a kill before this line resumes from it
     return run

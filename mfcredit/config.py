@@ -53,8 +53,11 @@ class TrainConfig:
 
     def __post_init__(self):
         # normalise sequences to tuples so configs hash and compare by value
-        object.__setattr__(self, "widths", tuple(self.widths))
-        object.__setattr__(self, "adam_betas", tuple(self.adam_betas))
+        for name in ("widths", "adam_betas"):
+            v = getattr(self, name)
+            if isinstance(v, (str, bytes)) or not hasattr(v, "__iter__"):
+                raise ValueError(f"TrainConfig.{name}: must be a sequence of numbers (got {v!r})")
+            object.__setattr__(self, name, tuple(v))
         _validate(self)
 
     def replace(self, **changes) -> "TrainConfig":
@@ -108,6 +111,8 @@ def _validate(c: TrainConfig) -> None:
         v = getattr(c, name)
         if not _is_num(v) or v < 0:
             bad(name, "must be a finite number >= 0")
+    if c.lr * c.weight_decay >= 1:
+        bad("weight_decay", f"lr * weight_decay must be < 1, or the decoupled decay flips signs (lr = {c.lr})")
     if not _is_num(c.init_pi) or not 0 <= c.init_pi <= 1:
         bad("init_pi", "must be in [0, 1]")
     if len(c.adam_betas) != 2 or not all(_is_num(b) and 0 <= b < 1 for b in c.adam_betas):

@@ -15,7 +15,10 @@ from pathlib import Path
 
 from .utils import atomic_write_bytes
 
-ROOT = Path(__file__).resolve().parents[1]
+#: The repository (README.md, notebooks/).
+REPO = Path(__file__).resolve().parents[1]
+#: Where figures/, results/ and build/ go: $MFCREDIT_OUTPUT if set (read at import), else the repository.
+ROOT = Path(os.environ.get("MFCREDIT_OUTPUT") or REPO).resolve()
 
 #: The small sizes every notebook uses in quick mode (Binder, nbval).
 QUICK = dict(n_train=1000, epochs=4, batch_size=100, n_seeds=2, n_samples=20, n_perturb=2, n_runs=2,

@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 import papermill as pm
 
-from .nb import ROOT
+from .nb import REPO, ROOT
 
 TIMING_KEYS = ("start_time", "end_time", "duration", "exception", "status")
 
@@ -57,9 +57,24 @@ def run_notebook(path: Path, quick: bool, timeout: int) -> float:
     return time.perf_counter() - t
 
 
+def remove_stale_temporaries(notebooks) -> list[Path]:
+    """Delete the temporary files a killed run left (hidden '.*.tmp' and '.*.tmp.ipynb' in the
+    folders this pipeline writes). Their targets were never replaced, so nothing else is affected."""
+    root = ROOT
+    folders = {root / k / q for k in ("figures", "results") for q in ("", "quick")}
+    folders |= {root / "build" / "quick"} | {Path(nb).resolve().parent for nb in notebooks}
+    removed = []
+    for d in folders:
+        for pattern in (".*.tmp", ".*.tmp.ipynb"):
+            for junk in d.glob(pattern):
+                junk.unlink(missing_ok=True)
+                removed.append(junk)
+    return removed
+
+
 def update_readme(quick: bool) -> None:
     claims = ROOT / "results" / ("quick" if quick else "") / "claims.md"
-    readme = ROOT / "README.md"
+    readme = REPO / "README.md"
     if quick or not claims.is_file():
         return
     text = readme.read_text()
@@ -76,6 +91,8 @@ def main(argv=None) -> int:
     p.add_argument("notebooks", nargs="+", type=Path)
     args = p.parse_args(argv)
     total = time.perf_counter()
+    for junk in remove_stale_temporaries(args.notebooks):
+        print(f"[pipeline] removed {junk}, left by an interrupted run", flush=True)
     for nb in args.notebooks:
         print(f"[pipeline] {nb} (quick={bool(args.quick)}) ...", flush=True)
         dt = run_notebook(nb.resolve(), bool(args.quick), args.timeout)

@@ -123,9 +123,10 @@ def tiny_dataset(n_train=6, n_test=4, seed=0):
 
 
 class Server:
-    """An HTTP server on 127.0.0.1 serving a dict of {path: bytes}; 'stall' paths never answer."""
+    """An HTTP server on 127.0.0.1 serving a dict of {path: bytes}; 'stall' paths never answer;
+    'cut' paths announce their full length, send half of it, then stall ('stall') or hang up ('close')."""
 
-    def __init__(self, files, stall=()):
+    def __init__(self, files, stall=(), cut=(), cut_mode="close"):
         outer = self
         self.stop = threading.Event()
 
@@ -141,6 +142,13 @@ class Server:
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(files[name])))
                 self.end_headers()
+                if name in cut:
+                    self.wfile.write(files[name][: len(files[name]) // 2])
+                    self.wfile.flush()
+                    if cut_mode == "stall":
+                        outer.stop.wait(10)
+                    self.close_connection = True
+                    return
                 self.wfile.write(files[name])
 
             def log_message(self, *args):
@@ -161,8 +169,8 @@ class Server:
 def serve():
     servers = []
 
-    def start(files, stall=()):
-        servers.append(Server(files, stall))
+    def start(files, stall=(), **kw):
+        servers.append(Server(files, stall, **kw))
         return servers[-1].url
 
     yield start
@@ -216,6 +224,19 @@ def test_unreachable_and_stalled_servers(tmp_path, serve):
     assert "could not download" in msg and "127.0.0.1" in msg
     assert msg.count("http://127.0.0.1") == 2  # both mirrors reported
     assert list((tmp_path / "tiny").iterdir()) == []
+
+
+@pytest.mark.parametrize("mode", ["close", "stall"])
+def test_partial_download_leaves_nothing(tmp_path, serve, mode):
+    """A mirror that sends half a file and then hangs up or goes silent: a clear error naming the
+    file and the mirror, and no partial file in the data folder (not even in staging)."""
+    spec, files, _ = tiny_dataset()
+    url = serve(files, cut={"train-images-idx3-ubyte.gz"}, cut_mode=mode)
+    spec = DatasetSpec(**{**spec.__dict__, "mirrors": (url,)})
+    with pytest.raises(mf.DataError, match=r"(?s)could not download a valid train-images-idx3-ubyte.gz.*127\.0\.0\.1"):
+        mf.load_dataset(spec=spec, root=tmp_path, download=True, timeout=1.0)
+    left = sorted(p.name for p in (tmp_path / "tiny").rglob("*"))
+    assert "train-images-idx3-ubyte.gz" not in left and ".staging" not in left, left
 
 
 # ---------------------------------------------------------------- CIFAR-10 python format

@@ -14,7 +14,7 @@ import pytest  # noqa: E402
 import mfcredit as mf  # noqa: E402
 from mfcredit.pipeline import strip_metadata  # noqa: E402
 
-ROOT = Path(mf.nb.ROOT)
+ROOT = Path(mf.nb.REPO)
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
 
 

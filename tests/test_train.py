@@ -176,3 +176,51 @@ def test_cache_trains_once(small, tmp_path, monkeypatch):
     b = mf.cached_train(cfg, 0, cache_dir=tmp_path, data=small, progress=False)
     assert a.metrics == b.metrics
     assert mf.run_key(cfg, 0) != mf.run_key(cfg, 1) != mf.run_key(cfg.replace(lr=0.05), 0)
+
+
+# ---------------------------------------------------------------- replicas trained together
+
+@pytest.mark.parametrize("model", ["gbp", "bp"])
+def test_replicas_equal_sequential_runs_at_one_thread(small, model):
+    """R seeds in one batched run give, bit for bit, the runs trained one at a time (1 thread)."""
+    cfg = mf.TrainConfig(model=model, **QUICK)
+    together = mf.train_many(cfg, [0, 1, 2], data=small, progress=False, threads=1)
+    for r, seed in enumerate([0, 1, 2]):
+        alone = mf.train(cfg, seed, data=small, progress=False, threads=1)
+        assert together[r].seed == seed and together[r].metrics == alone.metrics
+        assert all(torch.equal(a, b) for k in alone.params for a, b in zip(alone.params[k], together[r].params[k]))
+
+
+def test_replicas_at_two_threads_differ_only_by_rounding(small):
+    """With 2 threads the batched matrix products sum in another order: float64 runs still agree
+    bit for bit here, float32 agree to rounding after one step (training then amplifies it)."""
+    cfg64 = mf.TrainConfig(**{**QUICK, "dtype": "float64", "epochs": 2})
+    together = mf.train_many(cfg64, [0, 1], data=small, progress=False, threads=2)
+    alone = mf.train(cfg64, 1, data=small, progress=False, threads=2)
+    diff = max((a - b).abs().max().item() for k in alone.params for a, b in zip(alone.params[k], together[1].params[k]))
+    assert diff <= 1e-10
+    one_step = mf.TrainConfig(**{**QUICK, "n_train": 100, "epochs": 1})
+    together = mf.train_many(one_step, [0, 1], data=small, progress=False, threads=2)
+    alone = mf.train(one_step, 1, data=small, progress=False, threads=2)
+    diff = max((a - b).abs().max().item() for k in alone.params for a, b in zip(alone.params[k], together[1].params[k]))
+    assert diff <= 1e-5
+
+
+def test_replica_seeds_must_be_distinct(small):
+    with pytest.raises(ValueError, match="distinct"):
+        mf.train_many(mf.TrainConfig(**QUICK), [1, 1], data=small, progress=False)
+
+
+def test_replica_network_api():
+    gens = [mf.generator(s) for s in (0, 1)]
+    net = mf.MFNet((6, 5, 3), replicas=2).init_(0.5, 0.1, generator=gens)
+    single = mf.MFNet((6, 5, 3)).init_(0.5, 0.1, generator=mf.generator(1))
+    assert all(torch.equal(a, b) for a, b in zip(net.replica(1).parameters(), single.parameters()))
+    with pytest.raises(ValueError, match="list of 2 generators"):
+        net(torch.rand(2, 4, 6), generator=mf.generator(0))
+    with pytest.raises(ValueError, match="replica"):
+        net.sample([mf.generator(0), mf.generator(1)])
+    x = torch.rand(4, 6)  # one input shared by both replicas: noise is still drawn per replica
+    out = net(x, generator=[mf.generator(5), mf.generator(6)])
+    assert out.shape == (2, 4, 3)
+    assert torch.allclose(out[1], net.replica(1)(x, generator=mf.generator(6)), atol=1e-6)

@@ -6,8 +6,10 @@
 
 The loop (paper.md §3): per epoch, reshuffle; Adam (re-created every epoch if the recipe says so)
 with decoupled weight decay; after every step, project pi into [0, 1] and xi onto >= 0. The loss is
-the batch-mean cross-entropy of the noisy mean-field pass; autograd through the reparameterised
-noise is exactly gBP (paper.md §2, checked in tests/test_gbp.py).
+the batch-mean cross-entropy of the noisy mean-field pass; its gradient is gBP (paper.md §2),
+computed by the closed-form backward of :class:`mfcredit.layers.MeanFieldLinear` and checked
+against autograd in tests/test_gbp.py. :func:`train_many` trains several seeds at once along a
+replica axis; :func:`train` is its one-seed case. Both can checkpoint and resume.
 """
 from __future__ import annotations
 

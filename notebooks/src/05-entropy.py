@@ -25,7 +25,7 @@
 # %% tags=["parameters"]
 quick = False
 sizes = [10_000, 20_000, 30_000, 40_000]   # training-set sizes M (first M images)
-n_runs = 2           # independent runs (seeds) per size
+n_runs = 3           # independent runs (seeds) per size
 epochs = 200
 batch_size = 500
 n_mc = 100           # Monte Carlo draws per connection

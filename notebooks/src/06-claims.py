@@ -71,7 +71,8 @@ base = p["vip_removal"]["mean"][0]
 dv, dc = p["vip_removal"]["mean"][i] - base, p["variable_removal"]["mean"][i] - base
 claim("Removing VIPs hurts far more than removing as many variable weights",
       f"at f = {f[i]:.1f}: error {dv:+.2f} points (VIPs removed) vs {dc:+.2f} points (same number of variable weights); "
-      f"baseline {base:.2f} %",
+      f"baseline {base:.2f} %; sd over seeds {p['vip_removal']['sd'][i]:.2f} points, first-layer VIPs per seed "
+      f"{min(c['VIP'] for c in p['counts'])}-{max(c['VIP'] for c in p['counts'])}",
       "holds" if dv >= 1 and dv >= 2 * max(dc, 0) else "partly" if dv > dc else "does not hold")
 du = p["uip_activation"]["mean"][-1] - base
 claim("Activating UIPs hurts little",

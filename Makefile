@@ -31,7 +31,7 @@ unit: $(STAMP)
 
 nbval: $(STAMP)
 	@if [ -n "$(NOTEBOOKS)" ]; then \
-	  MFCREDIT_QUICK=1 MFCREDIT_CACHE=$(CURDIR)/cache/quick $(PY) -m pytest -q --nbval-lax --nbval-current-env \
+	  MFCREDIT_QUICK=1 MFCREDIT_PROGRESS=0 MFCREDIT_CACHE=$(CURDIR)/cache/quick $(PY) -m pytest -q --nbval-lax --nbval-current-env \
 	    --nbval-cell-timeout=600 -p no:cacheprovider $(NOTEBOOKS); \
 	else echo "no notebooks yet"; fi
 

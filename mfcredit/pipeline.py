@@ -30,6 +30,8 @@ def strip_metadata(nb) -> None:
     nb.metadata.pop("papermill", None)
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.id = "injected-parameters"  # papermill gives it a random id on every run
         cell.metadata.pop("execution", None)
         pmeta = cell.metadata.get("papermill")
         if pmeta is not None:
@@ -90,6 +92,7 @@ def main(argv=None) -> int:
     p.add_argument("--timeout", type=int, default=3600, help="seconds allowed for one cell")
     p.add_argument("notebooks", nargs="+", type=Path)
     args = p.parse_args(argv)
+    os.environ.setdefault("MFCREDIT_PROGRESS", "0")  # kernels inherit it: no progress bars in the outputs
     total = time.perf_counter()
     for junk in remove_stale_temporaries(args.notebooks):
         print(f"[pipeline] removed {junk}, left by an interrupted run", flush=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import math
 import shutil
 import tempfile
@@ -122,7 +123,7 @@ def train_step(net, opt, xb: torch.Tensor, yb: torch.Tensor, generators: list, c
     return losses.detach()
 
 
-def train(config: TrainConfig | None = None, seed: int = 0, data: Data | None = None, progress: bool = True,
+def train(config: TrainConfig | None = None, seed: int = 0, data: Data | None = None, progress: bool | None = None,
           threads: int | None = None, device: str | torch.device = "cpu",
           on_epoch_end: Callable[[int, dict, object], None] | None = None,
           checkpoint: str | Path | None = None, checkpoint_every: float = 30.0) -> Run:
@@ -132,6 +133,7 @@ def train(config: TrainConfig | None = None, seed: int = 0, data: Data | None = 
         data: a :class:`Data`; default loads ``config.dataset`` with its first ``config.n_train`` images.
         threads: torch threads for this call (default $MFCREDIT_THREADS, else the fastest measured here).
         device: 'cpu' or 'cuda' (parameters, data and noise generators all live there).
+        progress: a tqdm bar per run (default: yes, unless $MFCREDIT_PROGRESS is 0).
         on_epoch_end: called as ``f(epoch, metrics_row, net)`` after each epoch.
         checkpoint, checkpoint_every: resume an interrupted run; see :func:`train_many`.
     Raises:
@@ -143,7 +145,7 @@ def train(config: TrainConfig | None = None, seed: int = 0, data: Data | None = 
 
 
 def train_many(config: TrainConfig | None = None, seeds: Sequence[int] = (0, 1, 2, 3, 4), data: Data | None = None,
-               progress: bool = True, threads: int | None = None, device: str | torch.device = "cpu",
+               progress: bool | None = None, threads: int | None = None, device: str | torch.device = "cpu",
                on_epoch_end: Callable[[int, list, object], None] | None = None,
                checkpoint: str | Path | None = None, checkpoint_every: float = 30.0) -> list[Run]:
     """Train one network per seed, all R = len(seeds) of them in the same batched tensor operations.
@@ -162,6 +164,8 @@ def train_many(config: TrainConfig | None = None, seeds: Sequence[int] = (0, 1, 
     ``on_epoch_end`` is called as ``f(epoch, rows, net)`` with one metrics row per replica.
     """
     cfg = config or TrainConfig()
+    if progress is None:  # batch runs (make figures) set MFCREDIT_PROGRESS=0: no bars in the notebooks
+        progress = os.environ.get("MFCREDIT_PROGRESS", "1") != "0"
     seeds = [int(s) for s in seeds]
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be a non-empty list of distinct integers, got {seeds}")

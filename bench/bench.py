@@ -18,7 +18,6 @@ robust to other load on the machine.
 import argparse
 import json
 import platform
-import re
 import resource
 import time
 from pathlib import Path
@@ -143,14 +142,6 @@ def markdown(out) -> str:
     return "\n".join(rows) + "\n"
 
 
-def update_readme(block: str) -> None:
-    readme = Path(__file__).resolve().parents[1] / "README.md"
-    text = readme.read_text()
-    new = re.sub(r"(<!-- bench:start -->\n).*?(<!-- bench:end -->)", lambda m: m.group(1) + block + m.group(2), text, flags=re.S)
-    if new != text:
-        readme.write_text(new)
-
-
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--device", default="cpu", help="cpu or cuda (GPU numbers go to bench/results-cuda.json)")
@@ -207,7 +198,7 @@ def main():
     if not args.quick:
         target.write_text(json.dumps(out, indent=1) + "\n")
         if dev.type == "cpu":
-            update_readme(markdown(out))
+            mf.utils.replace_marked_block(Path(__file__).resolve().parents[1] / "README.md", "bench", markdown(out))
     w = max(map(len, out))
     for key, v in out.items():
         if key not in ("steps_s", "replicas", "floor"):

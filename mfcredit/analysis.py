@@ -10,6 +10,8 @@ import math
 
 import torch
 
+from .layers import linear, sample_weight
+
 VIP, UIP, VARIABLE = 0, 1, 2
 CATEGORY_NAMES = ("VIP", "UIP", "variable")
 
@@ -50,14 +52,13 @@ def category_fractions(params: dict, tol: float = 0.0) -> list[dict]:
 
 def sample_weights(pi, m, xi, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
     """``n`` independent draws of one layer's weights from P(w): shape (n, N_l, N_{l-1})."""
-    shape = (n, *pi.shape)
-    present = torch.rand(shape, generator=generator, dtype=pi.dtype, device=pi.device) >= pi
-    return present * (m + torch.sqrt(xi) * torch.randn(shape, generator=generator, dtype=m.dtype, device=m.device))
+    return sample_weight(pi, m, xi, generator, n=n)
 
 
 @torch.no_grad()
 def forward_many(weights: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    """Logits of S networks at once. weights: per layer (S, N_l, N_{l-1}); x: (B, N_0) -> (S, B, N_L)."""
+    """Logits of S networks at once. weights: per layer (S, N_l, N_{l-1}); x: (B, N_0) -> (S, B, N_L).
+    (One network, weights (N_l, N_{l-1}), gives (B, N_L).)"""
     return preactivations_many(weights, x)[-1]
 
 
@@ -67,7 +68,7 @@ def preactivations_many(weights: list[torch.Tensor], x: torch.Tensor) -> list[to
     -> list of (S, B, N_l)."""
     zs, a = [], x
     for l, w in enumerate(weights):
-        z = (a @ w.transpose(-1, -2)) / math.sqrt(w.shape[-1])
+        z = linear(a, w) / math.sqrt(w.shape[-1])
         zs.append(z)
         a = torch.relu(z)
     return zs

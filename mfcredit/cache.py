@@ -14,11 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from pathlib import Path
 
 from .config import TrainConfig
 from .train import RunFileError, load_run, save_run, train
+from .utils import remove_leftovers
 
 #: Bump when a change to the package changes what training produces.
 CACHE_VERSION = 2  # 2: closed-form backward (MeanFieldLinear), fused Adam, batched replicas
@@ -33,17 +33,6 @@ def run_key(config: TrainConfig, seed: int) -> str:
     """A short hash of (config, seed, cache version): the cache entry's name."""
     blob = json.dumps({"config": config.to_dict(), "seed": int(seed), "version": CACHE_VERSION}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def remove_stale_temporaries(folder: Path) -> None:
-    """Delete what a killed writer of ``folder`` left behind: hidden '.<name>.*' siblings (the
-    temporary folders of save_run and temporary files of atomic writes). Only this process writes
-    this entry, so anything of that shape is a leftover."""
-    for junk in folder.parent.glob(f".{folder.name}.*"):
-        if junk.is_dir():
-            shutil.rmtree(junk, ignore_errors=True)
-        else:
-            junk.unlink(missing_ok=True)
 
 
 def cached_train(config: TrainConfig, seed: int = 0, cache_dir: str | Path | None = None,
@@ -63,8 +52,8 @@ def cached_train(config: TrainConfig, seed: int = 0, cache_dir: str | Path | Non
                                "Delete the folder to recompute it.")
         return run
     checkpoint = folder.with_name(folder.name + ".ckpt")
-    remove_stale_temporaries(folder)
-    remove_stale_temporaries(checkpoint)
+    for target in (folder, checkpoint):  # what a killed earlier attempt may have left half-written
+        remove_leftovers(folder.parent, f".{target.name}.*")
     run = train(config, seed=seed, checkpoint=checkpoint, checkpoint_every=checkpoint_every, **train_kwargs)
     run.info["cache_version"] = CACHE_VERSION
     save_run(run, folder)

@@ -35,10 +35,12 @@ def moments(pi: torch.Tensor, m: torch.Tensor, xi: torch.Tensor) -> tuple[torch.
     return q * m, q * (xi + pi * m * m)
 
 
-def sample_weight(pi, m, xi, generator: torch.Generator | None = None) -> torch.Tensor:
-    """One weight matrix drawn from P(w), same shape as pi (unscaled). Draws U(0,1) then N(0,1), in that order."""
-    u = torch.rand(pi.shape, generator=generator, dtype=pi.dtype, device=pi.device)
-    z = torch.randn(m.shape, generator=generator, dtype=m.dtype, device=m.device)
+def sample_weight(pi, m, xi, generator: torch.Generator | None = None, n: int | None = None) -> torch.Tensor:
+    """Weights drawn from P(w), unscaled: one matrix shaped like pi, or ``n`` of them, (n, *pi.shape).
+    Draws all U(0, 1) first, then all N(0, 1)."""
+    shape = pi.shape if n is None else (n, *pi.shape)
+    u = torch.rand(shape, generator=generator, dtype=pi.dtype, device=pi.device)
+    z = torch.randn(shape, generator=generator, dtype=m.dtype, device=m.device)
     return (u >= pi) * (m + torch.sqrt(xi) * z)  # present with probability 1 - pi
 
 

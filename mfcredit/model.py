@@ -11,7 +11,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .layers import PlainLayer, SpikeSlabLayer, linear, sample_weight
+from .analysis import forward_many
+from .layers import PlainLayer, SpikeSlabLayer, sample_weight
 
 
 def _check_widths(widths: Sequence[int]) -> tuple[int, ...]:
@@ -159,12 +160,7 @@ class MFNet(_Net):
 
     def sampled_forward(self, x: torch.Tensor, generator=None) -> torch.Tensor:
         """Logits of one freshly sampled sub-network per replica (or of one, without replicas)."""
-        a = x
-        weights = self.sample_weights(generator)
-        for l, w in enumerate(weights):
-            z = linear(a, w) / math.sqrt(w.shape[-1])
-            a = torch.relu(z) if l < len(weights) - 1 else z
-        return a
+        return forward_many(self.sample_weights(generator), x)
 
     def state(self) -> dict[str, list[torch.Tensor]]:
         """Detached copies of (pi, m, xi) per layer: {'pi': [...], 'm': [...], 'xi': [...]}."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import resource
 import sys
 import time
@@ -21,6 +20,7 @@ import nbformat
 import papermill as pm
 
 from .nb import REPO, ROOT
+from .utils import remove_leftovers, replace_marked_block
 
 TIMING_KEYS = ("start_time", "end_time", "duration", "exception", "status")
 
@@ -60,30 +60,18 @@ def run_notebook(path: Path, quick: bool, timeout: int) -> float:
 
 
 def remove_stale_temporaries(notebooks) -> list[Path]:
-    """Delete the temporary files a killed run left (hidden '.*.tmp' and '.*.tmp.ipynb' in the
-    folders this pipeline writes). Their targets were never replaced, so nothing else is affected."""
-    root = ROOT
-    folders = {root / k / q for k in ("figures", "results") for q in ("", "quick")}
-    folders |= {root / "build" / "quick"} | {Path(nb).resolve().parent for nb in notebooks}
-    removed = []
-    for d in folders:
-        for pattern in (".*.tmp", ".*.tmp.ipynb"):
-            for junk in d.glob(pattern):
-                junk.unlink(missing_ok=True)
-                removed.append(junk)
-    return removed
+    """Delete the temporary files a killed run left in the folders this pipeline writes (figures,
+    results, executed notebooks). Their targets were never replaced, so nothing else is affected."""
+    folders = {ROOT / k / q for k in ("figures", "results") for q in ("", "quick")}
+    folders |= {ROOT / "build" / "quick"} | {Path(nb).resolve().parent for nb in notebooks}
+    return [junk for d in sorted(folders) for pattern in (".*.tmp", ".*.tmp.ipynb") for junk in remove_leftovers(d, pattern)]
 
 
 def update_readme(quick: bool) -> None:
-    claims = ROOT / "results" / ("quick" if quick else "") / "claims.md"
-    readme = REPO / "README.md"
-    if quick or not claims.is_file():
-        return
-    text = readme.read_text()
-    new = re.sub(r"(<!-- claims:start -->\n).*?(<!-- claims:end -->)",
-                 lambda m: m.group(1) + claims.read_text().strip() + "\n" + m.group(2), text, flags=re.S)
-    if new != text:
-        readme.write_text(new)
+    """Copy results/claims.md into the README's claims block (paper scale only)."""
+    claims = ROOT / "results" / "claims.md"
+    if not quick and claims.is_file():
+        replace_marked_block(REPO / "README.md", "claims", claims.read_text())
 
 
 def main(argv=None) -> int:

@@ -1,8 +1,10 @@
-"""Small helpers: thread count, seeded generators, atomic file writes."""
+"""Small helpers: thread count, seeded generators, atomic file writes and their leftovers, README blocks."""
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -60,3 +62,29 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def remove_leftovers(folder: str | Path, pattern: str) -> list[Path]:
+    """Delete the hidden temporaries matching ``pattern`` in ``folder`` (files or folders) that a
+    killed writer left: :func:`atomic_write_bytes` writes '.<name>.<random>.tmp', ``save_run``
+    '.<name>.<random>/'. Only call it where this process is the only writer. Returns what it removed."""
+    removed = []
+    for junk in Path(folder).glob(pattern):
+        if not junk.name.startswith("."):
+            continue
+        if junk.is_dir():
+            shutil.rmtree(junk, ignore_errors=True)
+        else:
+            junk.unlink(missing_ok=True)
+        removed.append(junk)
+    return removed
+
+
+def replace_marked_block(path: str | Path, name: str, content: str) -> None:
+    """Replace the text between '<!-- name:start -->' and '<!-- name:end -->' in ``path`` (a README)."""
+    path = Path(path)
+    text = path.read_text()
+    new = re.sub(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)",
+                 lambda m: m.group(1) + content.strip() + "\n" + m.group(2), text, flags=re.S)
+    if new != text:
+        path.write_text(new)

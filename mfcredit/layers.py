@@ -108,7 +108,28 @@ class MeanFieldLinear(torch.autograd.Function):
         return g_a, grad, None, None
 
 
-class SpikeSlabLayer(nn.Module):
+class _Layer(nn.Module):
+    """What both layer kinds share: sizes, the optional replica axis, the 1/sqrt(n_in) scale."""
+
+    def __init__(self, n_in: int, n_out: int, replicas: int | None):
+        super().__init__()
+        if n_in < 1 or n_out < 1:
+            raise ValueError(f"layer widths must be positive, got n_in={n_in}, n_out={n_out}")
+        if replicas is not None and replicas < 1:
+            raise ValueError(f"replicas must be a positive integer or None, got {replicas}")
+        self.n_in, self.n_out, self.replicas = n_in, n_out, replicas
+        self.lead = () if replicas is None else (replicas,)  # leading shape of every parameter
+
+    @property
+    def scale(self) -> float:
+        """s = 1/sqrt(n_in)."""
+        return 1.0 / math.sqrt(self.n_in)
+
+    def extra_repr(self) -> str:
+        return f"n_in={self.n_in}, n_out={self.n_out}" + (f", replicas={self.replicas}" if self.replicas else "")
+
+
+class SpikeSlabLayer(_Layer):
     """A fully connected layer whose weights follow the spike-and-slab law.
 
     Parameter ``theta`` (3, n_out, n_in), or (R, 3, n_out, n_in) with ``replicas=R``; views
@@ -118,23 +139,12 @@ class SpikeSlabLayer(nn.Module):
 
     def __init__(self, n_in: int, n_out: int, dtype: torch.dtype = torch.float32, device=None,
                  replicas: int | None = None):
-        super().__init__()
-        if n_in < 1 or n_out < 1:
-            raise ValueError(f"layer widths must be positive, got n_in={n_in}, n_out={n_out}")
-        if replicas is not None and replicas < 1:
-            raise ValueError(f"replicas must be a positive integer or None, got {replicas}")
-        self.n_in, self.n_out, self.replicas = n_in, n_out, replicas
-        lead = () if replicas is None else (replicas,)
-        self.theta = nn.Parameter(torch.zeros(lead + (3, n_out, n_in), dtype=dtype, device=device))
+        super().__init__(n_in, n_out, replicas)
+        self.theta = nn.Parameter(torch.zeros(self.lead + (3, n_out, n_in), dtype=dtype, device=device))
 
     pi = property(lambda self: self.theta[..., 0, :, :], doc="Probability that a connection is absent, (..., n_out, n_in).")
     m = property(lambda self: self.theta[..., 1, :, :], doc="Slab mean, (..., n_out, n_in).")
     xi = property(lambda self: self.theta[..., 2, :, :], doc="Slab variance, (..., n_out, n_in).")
-
-    @property
-    def scale(self) -> float:
-        """s = 1/sqrt(n_in)."""
-        return 1.0 / math.sqrt(self.n_in)
 
     def moments(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(mu, var) of every weight, shape (..., n_out, n_in); see :func:`moments`."""
@@ -182,11 +192,8 @@ class SpikeSlabLayer(nn.Module):
         """Decoupled weight decay p <- factor * p on m and xi (and pi if ``include_pi``)."""
         (self.theta if include_pi else self.theta[..., 1:, :, :]).mul_(factor)
 
-    def extra_repr(self) -> str:
-        return f"n_in={self.n_in}, n_out={self.n_out}" + (f", replicas={self.replicas}" if self.replicas else "")
 
-
-class PlainLayer(nn.Module):
+class PlainLayer(_Layer):
     """An ordinary bias-free layer z = W a / sqrt(n_in): the standard-BP baseline.
 
     ``weight``: (n_out, n_in), or (R, n_out, n_in) with ``replicas=R``.
@@ -194,19 +201,8 @@ class PlainLayer(nn.Module):
 
     def __init__(self, n_in: int, n_out: int, dtype: torch.dtype = torch.float32, device=None,
                  replicas: int | None = None):
-        super().__init__()
-        if n_in < 1 or n_out < 1:
-            raise ValueError(f"layer widths must be positive, got n_in={n_in}, n_out={n_out}")
-        if replicas is not None and replicas < 1:
-            raise ValueError(f"replicas must be a positive integer or None, got {replicas}")
-        self.n_in, self.n_out, self.replicas = n_in, n_out, replicas
-        lead = () if replicas is None else (replicas,)
-        self.weight = nn.Parameter(torch.zeros(lead + (n_out, n_in), dtype=dtype, device=device))
-
-    @property
-    def scale(self) -> float:
-        """s = 1/sqrt(n_in)."""
-        return 1.0 / math.sqrt(self.n_in)
+        super().__init__(n_in, n_out, replicas)
+        self.weight = nn.Parameter(torch.zeros(self.lead + (n_out, n_in), dtype=dtype, device=device))
 
     def forward(self, a: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
         """z = s W a, shape (..., B, n_out); ``eps`` is ignored (no distribution)."""
@@ -219,6 +215,3 @@ class PlainLayer(nn.Module):
     def decay_(self, factor: float, include_pi: bool = False) -> None:
         """Decoupled weight decay W <- factor * W."""
         self.weight.mul_(factor)
-
-    def extra_repr(self) -> str:
-        return f"n_in={self.n_in}, n_out={self.n_out}" + (f", replicas={self.replicas}" if self.replicas else "")

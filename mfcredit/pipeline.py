@@ -74,6 +74,12 @@ def update_readme(quick: bool) -> None:
         replace_marked_block(REPO / "README.md", "claims", claims.read_text())
 
 
+def peak_mib() -> float:
+    """Largest peak resident memory of any finished child process (the notebook kernels), MiB.
+    ru_maxrss is in KiB on Linux."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", type=int, default=0, choices=(0, 1))
@@ -87,12 +93,11 @@ def main(argv=None) -> int:
     for nb in args.notebooks:
         print(f"[pipeline] {nb} (quick={bool(args.quick)}) ...", flush=True)
         dt = run_notebook(nb.resolve(), bool(args.quick), args.timeout)
-        print(f"[pipeline] {nb}: {dt:.1f} s", flush=True)
+        # each notebook's kernel has exited: when the running maximum grows, this notebook set it
+        print(f"[pipeline] {nb}: {dt:.1f} s; largest kernel so far: {peak_mib():.0f} MiB", flush=True)
     update_readme(bool(args.quick))
-    # ru_maxrss of children: the largest peak resident memory of any finished kernel (KiB on Linux)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"[pipeline] all notebooks: {time.perf_counter() - total:.1f} s; "
-          f"peak memory of the largest kernel: {peak:.0f} MiB", flush=True)
+          f"peak memory of the largest kernel: {peak_mib():.0f} MiB", flush=True)
     return 0
 
 

@@ -1,0 +1,47 @@
+"""The benchmark's own arithmetic: block timing and the README table (not the machine's speed)."""
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "bench.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench", BENCH)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_interleaved_takes_turns_and_keeps_every_round(bench, monkeypatch):
+    clock = iter(range(1000))
+    monkeypatch.setattr(bench.time, "perf_counter", lambda: float(next(clock)))
+    calls = []
+    fns = {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}
+    per_round = {}
+    best = bench.interleaved(fns, n=2, rounds=3, per_round=per_round)
+    assert calls[6:] == ["a", "a", "b", "b"] * 3  # 3 warm-up calls each, then blocks of 2 taking turns
+    assert per_round == {"a": [0.5] * 3, "b": [0.5] * 3}  # every block spans one clock tick, 2 calls
+    assert best == {"a": 0.5, "b": 0.5}
+
+
+def test_markdown_reports_the_measured_numbers(bench):
+    out = {
+        "steps_s": {"gbp_paper_1t": 4e-3, "bp_paper_1t": 2e-3, "gbp_paper_2t": 3e-3, "bp_paper_2t": 1.25e-3,
+                    "gbp_wide_2t": 0.05, "bp_wide_2t": 0.025},
+        "threads": 2, "mf_step_s": 3e-3, "plain_step_s": 1.25e-3, "ratio": 2.4, "ratio_wide": 2.0,
+        "ratio_by_threads": {1: 2.0, 2: 2.4}, "ratio_rounds": {"min": 2.3, "median": 2.45, "max": 2.6, "n": 7},
+        "floor": {"mf_matmul_and_noise_s": 2e-3, "plain_matmul_s": 1e-3, "ratio_floor": 1.6},
+        "epoch_s": 0.2, "replicas": {"replicas": 5, "epochs": 3, "together_s": 2.0, "sequential_s": 2.5, "speedup": 1.25},
+        "replicas_speedup": 1.25, "perturbation_s": 6.0, "perturbation_peak_rss_growth_mib": 30.0,
+        "entropy_s": 0.4, "entropy_peak_rss_growth_mib": 190.0, "machine": "test machine", "device": "cpu",
+    }
+    md = bench.markdown(out)
+    assert "| 3.00 ms | 1.25 ms | **2.40** (per round: 2.30 to 2.60, median 2.45) | ≤ 2.2 |" in md
+    assert "**2.00** | (report) |" in md
+    assert "paper shape, 1 thread | 4.00 ms | 2.00 ms | 2.00 |" in md
+    assert "2.00 s / 2.50 s = **1.25×** | ≥ 2.5× |" in md
+    assert "6.0 s (+30 MiB peak) | ≤ 30 s |" in md
+    assert "fastest thread count: 2." in md

@@ -1,3 +1,6 @@
+import pickle
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -26,3 +29,19 @@ def random_net(widths=(7, 5, 4, 3), seed=0, dtype=torch.float64, boundary=True):
                 layer.pi.view(-1)[1::7] = 1.0
                 layer.xi.view(-1)[::3] = 0.0
     return net
+
+
+class Malicious:
+    """An object whose unpickling runs code: it writes the file ``marker``. A loader must refuse it,
+    so after the load ``marker`` must not exist. tests/test_hardening.py checks that a plain
+    ``pickle.loads`` does write it, so that assertion can fail."""
+
+    def __init__(self, marker: Path):
+        self.marker = Path(marker).resolve()
+
+    def __reduce__(self):
+        return (exec, (f"import pathlib; pathlib.Path({str(self.marker)!r}).write_text('pwned')",))
+
+    def dumps(self, wrap=lambda obj: obj) -> bytes:
+        """Pickled bytes of ``wrap(self)`` (e.g. inside the dict a loader expects)."""
+        return pickle.dumps(wrap(self))

@@ -16,7 +16,8 @@ import pytest
 import torch
 
 import mfcredit as mf
-from mfcredit.data import MNIST, DatasetSpec, FileSpec, fetch, parse_idx
+from conftest import Malicious
+from mfcredit.data import MNIST, DatasetSpec, FileSpec, parse_idx
 
 REPO_DATA = Path(mf.data.__file__).resolve().parents[1] / "data"
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -254,11 +255,6 @@ def cifar_archive(payload_for=None):
     return buf.getvalue()
 
 
-class Evil:
-    def __reduce__(self):
-        return (eval, ("__import__('os').system('echo pwned')",))
-
-
 def cifar_spec(blob):
     return DatasetSpec("c", (FileSpec("cifar-10-python.tar.gz", md5=hashlib.md5(blob).hexdigest()),), (),
                        "c", kind="cifar-python",
@@ -278,11 +274,13 @@ def test_cifar_python_format(tmp_path):
 
 
 def test_cifar_malicious_pickle_refused(tmp_path):
-    blob = cifar_archive(lambda name: pickle.dumps(Evil()))
+    evil = Malicious(tmp_path / "pwned")
+    blob = cifar_archive(lambda name: evil.dumps())
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "cifar-10-python.tar.gz").write_bytes(blob)
     with pytest.raises(mf.DataError, match="refusing to unpickle"):
         mf.load_dataset(spec=cifar_spec(blob), root=tmp_path)
+    assert not evil.marker.exists()
 
 
 def test_cifar_wrong_md5(tmp_path):

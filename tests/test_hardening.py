@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mfcredit as mf
+from conftest import Malicious
 from mfcredit.config import DATASETS, METRICS
 
 REPO = Path(mf.nb.REPO)
@@ -238,14 +239,19 @@ def test_bad_checkpoints_are_refused(small, tmp_path):
     with pytest.raises(mf.RunFileError, match="unreadable checkpoint"):
         mf.train(cfg, 0, data=small, progress=False, checkpoint=ck)
 
-    class Evil:
-        def __reduce__(self):
-            return (exec, ("import pathlib; pathlib.Path('pwned').write_text('x')",))
-
-    ck.write_bytes(pickle.dumps({"format": 1, "params": Evil()}))
+    evil = Malicious(tmp_path / "pwned")
+    ck.write_bytes(evil.dumps(lambda obj: {"format": 1, "params": obj}))
     with pytest.raises(mf.RunFileError, match="unreadable checkpoint"):
         mf.train(cfg, 0, data=small, progress=False, checkpoint=ck)
-    assert not Path("pwned").exists() and not (tmp_path / "pwned").exists()
+    assert not evil.marker.exists()
+
+
+def test_malicious_payload_runs_when_unpickled(tmp_path):
+    """The payload the refusal tests use does run code when unpickled naively, so their
+    'marker does not exist' assertions can fail."""
+    evil = Malicious(tmp_path / "pwned")
+    pickle.loads(evil.dumps())
+    assert evil.marker.read_text() == "pwned"
 
 
 def test_cache_entry_of_another_version_is_not_reused(small, tmp_path, monkeypatch):

@@ -1,12 +1,12 @@
 """Training loop, recipes, projection, determinism, divergence, saving and the run cache."""
 import json
 import math
-import pickle
 
 import pytest
 import torch
 
 import mfcredit as mf
+from conftest import Malicious
 
 QUICK = dict(n_train=2000, epochs=3, eval_every=1, batch_size=100)
 
@@ -148,14 +148,11 @@ def test_load_refuses_code_and_mismatch(small, tmp_path):
     run = mf.train(mf.TrainConfig(**{**QUICK, "epochs": 1}), data=small, progress=False)
     mf.save_run(run, tmp_path / "r")
 
-    class Evil:
-        def __reduce__(self):
-            return (exec, ("import pathlib; pathlib.Path('pwned').write_text('x')",))
-
-    (tmp_path / "r" / "params.pt").write_bytes(pickle.dumps({"pi": Evil()}))
+    evil = Malicious(tmp_path / "pwned")
+    (tmp_path / "r" / "params.pt").write_bytes(evil.dumps(lambda obj: {"pi": obj}))
     with pytest.raises(mf.RunFileError, match="refused"):
         mf.load_run(tmp_path / "r")
-    assert not (tmp_path / "pwned").exists()
+    assert not evil.marker.exists()
     mf.save_run(run, tmp_path / "r")
     with pytest.raises(mf.RunFileError, match="different config"):
         mf.load_run(tmp_path / "r", expect_config=run.config.replace(lr=0.2))

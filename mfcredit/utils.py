@@ -87,4 +87,4 @@ def replace_marked_block(path: str | Path, name: str, content: str) -> None:
     new = re.sub(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)",
                  lambda m: m.group(1) + content.strip() + "\n" + m.group(2), text, flags=re.S)
     if new != text:
-        path.write_text(new)
+        atomic_write_bytes(path, new.encode())

@@ -1,4 +1,3 @@
-import pickle
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,12 @@ torch.set_num_threads(1)
 def mnist():
     """The shipped MNIST (verified by checksum on load)."""
     return mf.load_dataset("mnist")
+
+
+@pytest.fixture(scope="session")
+def mnist_1000(mnist):
+    """The first 1000 training and 500 test images of the shipped MNIST."""
+    return mf.Data(mnist.x_train[:1000], mnist.y_train[:1000], mnist.x_test[:500], mnist.y_test[:500])
 
 
 def random_net(widths=(7, 5, 4, 3), seed=0, dtype=torch.float64, boundary=True):
@@ -41,7 +46,3 @@ class Malicious:
 
     def __reduce__(self):
         return (exec, (f"import pathlib; pathlib.Path({str(self.marker)!r}).write_text('pwned')",))
-
-    def dumps(self, wrap=lambda obj: obj) -> bytes:
-        """Pickled bytes of ``wrap(self)`` (e.g. inside the dict a loader expects)."""
-        return pickle.dumps(wrap(self))

@@ -7,11 +7,6 @@ import mfcredit as mf
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 
 
-@pytest.fixture(scope="module")
-def small(mnist):
-    return mf.Data(mnist.x_train[:1000], mnist.y_train[:1000], mnist.x_test[:500], mnist.y_test[:500])
-
-
 def test_gradcheck_on_cuda():
     g = torch.Generator(device="cuda").manual_seed(0)
     a = torch.rand(5, 6, generator=g, device="cuda", dtype=torch.float64, requires_grad=True)
@@ -22,19 +17,19 @@ def test_gradcheck_on_cuda():
     assert torch.autograd.gradcheck(lambda a, t: mf.MeanFieldLinear.apply(a, t, eps, 6 ** -0.5), (a, theta))
 
 
-def test_training_on_cuda(small, tmp_path):
+def test_training_on_cuda(mnist_1000, tmp_path):
     cfg = mf.TrainConfig(n_train=1000, epochs=3, batch_size=100)
-    run = mf.train(cfg, 0, data=small, progress=False, device="cuda", checkpoint=tmp_path / "c.ckpt", checkpoint_every=0)
+    run = mf.train(cfg, 0, data=mnist_1000, progress=False, device="cuda", checkpoint=tmp_path / "c.ckpt", checkpoint_every=0)
     assert run.info["device"].startswith("cuda") and run.final() < 30
     assert all(t.device.type == "cpu" for ts in run.params.values() for t in ts)
-    cpu = mf.train(cfg, 0, data=small, progress=False)  # other kernels, other random streams: close, not equal
+    cpu = mf.train(cfg, 0, data=mnist_1000, progress=False)  # other kernels, other random streams: close, not equal
     assert abs(run.final("mf_mean") - cpu.final("mf_mean")) < 10
-    again = mf.train(cfg, 0, data=small, progress=False, device="cuda")
+    again = mf.train(cfg, 0, data=mnist_1000, progress=False, device="cuda")
     assert again.metrics["train_loss"] == pytest.approx(run.metrics["train_loss"], rel=1e-5)
 
 
-def test_replicas_on_cuda(small):
+def test_replicas_on_cuda(mnist_1000):
     cfg = mf.TrainConfig(n_train=1000, epochs=2, batch_size=100, dtype="float64")
-    together = mf.train_many(cfg, [0, 1, 2], data=small, progress=False, device="cuda")
-    alone = mf.train(cfg, 2, data=small, progress=False, device="cuda")
+    together = mf.train_many(cfg, [0, 1, 2], data=mnist_1000, progress=False, device="cuda")
+    alone = mf.train(cfg, 2, data=mnist_1000, progress=False, device="cuda")
     assert together[2].metrics["train_loss"] == pytest.approx(alone.metrics["train_loss"], rel=1e-9)

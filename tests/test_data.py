@@ -275,7 +275,7 @@ def test_cifar_python_format(tmp_path):
 
 def test_cifar_malicious_pickle_refused(tmp_path):
     evil = Malicious(tmp_path / "pwned")
-    blob = cifar_archive(lambda name: evil.dumps())
+    blob = cifar_archive(lambda name: pickle.dumps(evil))
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "cifar-10-python.tar.gz").write_bytes(blob)
     with pytest.raises(mf.DataError, match="refusing to unpickle"):

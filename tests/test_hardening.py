@@ -191,11 +191,6 @@ def test_divergence_is_reported_with_a_huge_learning_rate(mnist):
 # ---------------------------------------------------------------- checkpoints
 
 
-@pytest.fixture(scope="module")
-def small(mnist):
-    return mf.Data(mnist.x_train[:1000], mnist.y_train[:1000], mnist.x_test[:500], mnist.y_test[:500])
-
-
 class Stop(Exception):
     pass
 
@@ -213,36 +208,36 @@ def _same(a, b):
 
 
 @pytest.mark.parametrize("reset_adam", [True, False])
-def test_interrupted_run_resumes_to_the_same_numbers(small, tmp_path, reset_adam):
+def test_interrupted_run_resumes_to_the_same_numbers(mnist_1000, tmp_path, reset_adam):
     cfg = mf.TrainConfig(n_train=1000, epochs=5, batch_size=100, reset_adam_every_epoch=reset_adam, lr_halve_every=2)
-    whole = mf.train(cfg, 3, data=small, progress=False, threads=1)
+    whole = mf.train(cfg, 3, data=mnist_1000, progress=False, threads=1)
     ck = tmp_path / "run.ckpt"
     with pytest.raises(Stop):  # interrupted after epoch 3; the checkpoint of epoch 2 is on disk
-        mf.train(cfg, 3, data=small, progress=False, threads=1, checkpoint=ck, checkpoint_every=0,
+        mf.train(cfg, 3, data=mnist_1000, progress=False, threads=1, checkpoint=ck, checkpoint_every=0,
                  on_epoch_end=_stop_after(3))
-    resumed = mf.train(cfg, 3, data=small, progress=False, threads=1, checkpoint=ck, checkpoint_every=0)
+    resumed = mf.train(cfg, 3, data=mnist_1000, progress=False, threads=1, checkpoint=ck, checkpoint_every=0)
     assert resumed.info["resumed_from_epoch"] == 2
     assert _same(resumed, whole)
-    again = mf.train(cfg, 3, data=small, progress=False, threads=1, checkpoint=ck)  # a finished checkpoint
+    again = mf.train(cfg, 3, data=mnist_1000, progress=False, threads=1, checkpoint=ck)  # a finished checkpoint
     assert again.info["resumed_from_epoch"] == 5 and _same(again, whole)
 
 
-def test_bad_checkpoints_are_refused(small, tmp_path):
+def test_bad_checkpoints_are_refused(mnist_1000, tmp_path):
     cfg = mf.TrainConfig(n_train=1000, epochs=1, batch_size=100)
     ck = tmp_path / "run.ckpt"
-    mf.train(cfg, 0, data=small, progress=False, checkpoint=ck, checkpoint_every=0)
+    mf.train(cfg, 0, data=mnist_1000, progress=False, checkpoint=ck, checkpoint_every=0)
     with pytest.raises(mf.RunFileError, match="another config or seeds"):
-        mf.train(cfg.replace(lr=0.05), 0, data=small, progress=False, checkpoint=ck)
+        mf.train(cfg.replace(lr=0.05), 0, data=mnist_1000, progress=False, checkpoint=ck)
     with pytest.raises(mf.RunFileError, match="another config or seeds"):
-        mf.train(cfg, 1, data=small, progress=False, checkpoint=ck)
+        mf.train(cfg, 1, data=mnist_1000, progress=False, checkpoint=ck)
     ck.write_bytes(ck.read_bytes()[:200])
     with pytest.raises(mf.RunFileError, match="unreadable checkpoint"):
-        mf.train(cfg, 0, data=small, progress=False, checkpoint=ck)
+        mf.train(cfg, 0, data=mnist_1000, progress=False, checkpoint=ck)
 
     evil = Malicious(tmp_path / "pwned")
-    ck.write_bytes(evil.dumps(lambda obj: {"format": 1, "params": obj}))
+    ck.write_bytes(pickle.dumps({"format": 1, "params": evil}))
     with pytest.raises(mf.RunFileError, match="unreadable checkpoint"):
-        mf.train(cfg, 0, data=small, progress=False, checkpoint=ck)
+        mf.train(cfg, 0, data=mnist_1000, progress=False, checkpoint=ck)
     assert not evil.marker.exists()
 
 
@@ -250,18 +245,18 @@ def test_malicious_payload_runs_when_unpickled(tmp_path):
     """The payload the refusal tests use does run code when unpickled naively, so their
     'marker does not exist' assertions can fail."""
     evil = Malicious(tmp_path / "pwned")
-    pickle.loads(evil.dumps())
+    pickle.loads(pickle.dumps(evil))
     assert evil.marker.read_text() == "pwned"
 
 
-def test_cache_entry_of_another_version_is_not_reused(small, tmp_path, monkeypatch):
+def test_cache_entry_of_another_version_is_not_reused(mnist_1000, tmp_path, monkeypatch):
     cfg = mf.TrainConfig(n_train=1000, epochs=1, batch_size=100)
-    mf.cached_train(cfg, 0, cache_dir=tmp_path, data=small, progress=False)
+    mf.cached_train(cfg, 0, cache_dir=tmp_path, data=mnist_1000, progress=False)
     monkeypatch.setattr(mf.cache, "CACHE_VERSION", mf.cache.CACHE_VERSION + 1)
     retrained = []
     real_train = mf.cache.train
     monkeypatch.setattr(mf.cache, "train", lambda *a, **k: retrained.append(1) or real_train(*a, **k))
-    mf.cached_train(cfg, 0, cache_dir=tmp_path, data=small, progress=False)
+    mf.cached_train(cfg, 0, cache_dir=tmp_path, data=mnist_1000, progress=False)
     assert retrained == [1]  # new version, new key: trained again, the old entry is not touched
     assert len([p for p in tmp_path.iterdir() if not p.name.startswith(".")]) == 2
 

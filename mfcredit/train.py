@@ -32,7 +32,7 @@ from tqdm import tqdm
 from .config import TrainConfig
 from .data import Data, load_dataset
 from .model import MFNet, PlainNet, build
-from .utils import atomic_write_bytes, generator, num_threads
+from .utils import atomic_write_bytes, default_mode, generator, num_threads
 
 FORMAT_VERSION = 1
 METRIC_KEYS = ("epoch", "lr", "train_loss", "test_error_sampled", "test_error_mf_noisy", "test_error_mf_mean")
@@ -311,6 +311,7 @@ def save_run(run: Run, folder: str | Path) -> Path:
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
+        tmp.chmod(default_mode(directory=True))  # mkdtemp's 0o700 would hide the entry from other users
         (tmp / "config.json").write_text(json.dumps(run.config.to_dict(), indent=1, sort_keys=True))
         (tmp / "metrics.json").write_text(json.dumps({"seed": run.seed, "info": run.info, "metrics": run.metrics},
                                                      indent=1, sort_keys=True))

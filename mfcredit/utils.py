@@ -48,12 +48,31 @@ def generator(seed: int, device="cpu") -> torch.Generator:
     return torch.Generator(device=device).manual_seed(int(seed))
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+#: The process's umask, read once at import (reading it means setting it, which is not thread-safe).
+UMASK = _umask()
+
+
+def default_mode(directory: bool = False) -> int:
+    """The mode an ordinary ``open``/``mkdir`` would give: 0o666 (0o777 for a folder) less the umask.
+    ``tempfile`` creates 0o600 files and 0o700 folders, which renamed into place would hide figures,
+    results and cache entries from other users."""
+    return (0o777 if directory else 0o666) & ~UMASK
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename: readers never see a partial file."""
+    """Write ``data`` to ``path`` through a temporary file and a rename: readers never see a partial file.
+    The file gets the usual permissions (:func:`default_mode`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, default_mode())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

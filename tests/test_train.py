@@ -222,3 +222,18 @@ def test_replica_network_api():
     out = net(x, generator=[mf.generator(5), mf.generator(6)])
     assert out.shape == (2, 4, 3)
     assert torch.allclose(out[1], net.replica(1)(x, generator=mf.generator(6)), atol=1e-6)
+
+
+def test_saved_files_get_the_permissions_of_an_ordinary_write(small, tmp_path):
+    """Atomic writes go through tempfile (0o600 files, 0o700 folders); what lands in place must have
+    the mode a plain open()/mkdir() gives here instead, or other users cannot read the outputs."""
+    plain_file, plain_dir = tmp_path / "plain.txt", tmp_path / "plain"
+    plain_file.write_text("x")
+    plain_dir.mkdir()
+    mode = lambda p: p.stat().st_mode & 0o777  # noqa: E731
+    mf.utils.atomic_write_bytes(tmp_path / "atomic.txt", b"x")
+    assert mode(tmp_path / "atomic.txt") == mode(plain_file)
+    run = mf.train(mf.TrainConfig(**{**QUICK, "epochs": 1}), data=small, progress=False)
+    folder = mf.save_run(run, tmp_path / "run")
+    assert mode(folder) == mode(plain_dir)
+    assert {mode(f) for f in folder.iterdir()} == {mode(plain_file)}

@@ -1,6 +1,7 @@
 # mfcredit: two commands do everything, each creating the environment it needs.
 #   make figures   every figure at paper scale (QUICK=1: a small, fast version)
 #   make test      unit tests + nbval over the notebooks in quick mode
+#   make lab       JupyterLab on the notebooks; make notebooks: .ipynb from notebooks/src (jupytext)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -8,12 +9,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 QUICK ?= 0
-# batch runs: text progress bars at most every 30 s; plots off-screen
+# batch runs: text progress bars at most every 30 s; notebook kernels plot inline (figures in the outputs)
 export TQDM_MININTERVAL ?= 30
-export MPLBACKEND := Agg
+INLINE := module://matplotlib_inline.backend_inline
 export PYTHONHASHSEED := 0
 
-.PHONY: venv test unit nbval figures bench clean clean-cache
+.PHONY: venv test unit nbval figures notebooks lab bench clean clean-cache
 
 venv: $(STAMP)
 
@@ -31,12 +32,22 @@ unit: $(STAMP)
 
 nbval: $(STAMP)
 	@if [ -n "$(NOTEBOOKS)" ]; then \
-	  MFCREDIT_QUICK=1 MFCREDIT_PROGRESS=0 MFCREDIT_CACHE=$(CURDIR)/cache/quick $(PY) -m pytest -q --nbval-lax --nbval-current-env \
+	  MPLBACKEND=$(INLINE) MFCREDIT_QUICK=1 MFCREDIT_PROGRESS=0 MFCREDIT_CACHE=$(CURDIR)/cache/quick $(PY) -m pytest -q --nbval-lax --nbval-current-env \
 	    --nbval-cell-timeout=600 -p no:cacheprovider $(NOTEBOOKS); \
 	else echo "no notebooks yet"; fi
 
+# notebooks/NN-name.ipynb from notebooks/src/NN-name.py (jupytext keeps the outputs and cell ids)
+notebooks: $(STAMP)
+	@for f in notebooks/src/[0-9]*.py; do \
+	  $(VENV)/bin/jupytext --quiet --update --set-kernel python3 --to ipynb --output notebooks/$$(basename $$f .py).ipynb $$f || exit 1; \
+	done
+
 figures: $(STAMP)
 	$(PY) -m mfcredit.pipeline --quick $(QUICK) $(NOTEBOOKS)
+
+# JupyterLab on the notebooks, from the project's environment and kernel
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks 00-index.ipynb
 
 bench: $(STAMP)
 	$(PY) bench/bench.py

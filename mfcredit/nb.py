@@ -1,9 +1,16 @@
-"""Notebook plumbing: parameter checks, quick mode, deterministic figure files, result files.
+"""Notebook plumbing: parameters and quick mode, figures shown inline and saved, result files.
 
-Every notebook starts with ``quick = mf.nb.setup(quick)`` and saves with :func:`save_figure` and
-:func:`save_results`. Paper-scale output goes to ``figures/`` and ``results/``; quick-mode output to
-``figures/quick/`` and ``results/quick/`` (git-ignored), so a quick run never overwrites the
-committed paper-scale figures.
+Every notebook has one parameters cell of annotated names, then one setup call::
+
+    quick: bool = False   # True: small and fast (Binder, tests)
+    epochs: int = 200
+    ...
+    mf.nb.setup(globals())   # quick mode applied, every parameter checked (PARAMS)
+
+Figures go through :func:`save_figure`, which writes ``figures/<name>.png`` and ``.pdf`` and shows
+the very same PNG in the notebook, so the committed notebook displays what ``figures/`` holds.
+Paper-scale output goes to ``figures/`` and ``results/``; quick-mode output to ``figures/quick/``
+and ``results/quick/`` (git-ignored), so a quick run never overwrites the paper-scale files.
 """
 from __future__ import annotations
 
@@ -11,23 +18,66 @@ import io
 import json
 import math
 import os
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from .utils import atomic_write_bytes
+from .utils import REPO, atomic_write_bytes, default_threads
 
-#: The repository (README.md, notebooks/).
-REPO = Path(__file__).resolve().parents[1]
 #: Where figures/, results/ and build/ go: $MFCREDIT_OUTPUT if set (read at import), else the repository.
 ROOT = Path(os.environ.get("MFCREDIT_OUTPUT") or REPO).resolve()
-
-#: The small sizes every notebook uses in quick mode (Binder, nbval).
-QUICK = dict(n_train=1000, epochs=4, batch_size=100, n_seeds=2, n_samples=20, n_perturb=2, n_runs=2,
-             entropy_sizes=(500, 1000), entropy_epochs=3, n_mc_samples=2000)
 
 _state = {"quick": False}
 
 
-def _as_bool(name: str, value) -> bool:
+@dataclass(frozen=True)
+class Param:
+    """The rule for one notebook parameter: its type, its range and its quick-mode value."""
+
+    kind: type
+    lo: float | None = None
+    hi: float | None = None
+    quick: object = None  # the value in quick mode; None keeps the notebook's value
+
+    def check(self, name: str, value):
+        """Return ``value`` converted to this parameter's type, or raise ValueError naming it."""
+        if self.kind is bool:
+            return as_bool(name, value)
+        if self.kind is list:
+            if not isinstance(value, (list, tuple)) or not value:
+                raise ValueError(f"notebook parameter {name!r} must be a non-empty list, got {value!r}")
+            return [Param(int, self.lo, self.hi).check(f"{name}[{i}]", v) for i, v in enumerate(value)]
+        if self.kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ValueError(f"notebook parameter {name!r} must be an integer, got {value!r}")
+        if self.kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                   or not math.isfinite(value)):
+            raise ValueError(f"notebook parameter {name!r} must be a finite number, got {value!r}")
+        if self.lo is not None and value < self.lo or self.hi is not None and value > self.hi:
+            raise ValueError(f"notebook parameter {name!r} must be in [{self.lo}, {self.hi}], got {value!r}")
+        return self.kind(value)
+
+
+#: Every parameter a notebook may declare, in one place: type, range, quick-mode value.
+PARAMS = {
+    "quick": Param(bool),
+    "seed": Param(int, 0),
+    "n_seeds": Param(int, 1, quick=2),
+    "epochs": Param(int, 1, quick=4),
+    "variant_epochs": Param(int, 1, quick=4),
+    "n_train": Param(int, 1, 60_000, quick=1000),
+    "batch_size": Param(int, 1, quick=100),
+    "n_samples": Param(int, 100, quick=2000),
+    "n_networks": Param(int, 2, quick=20),
+    "n_perturb": Param(int, 1, quick=2),
+    "n_runs": Param(int, 1, quick=2),
+    "sizes": Param(list, 1, 60_000, quick=[500, 1000]),
+    "n_mc": Param(int, 1),
+    "tol": Param(float, 0.0, 0.5),
+}
+
+
+def as_bool(name: str, value) -> bool:
+    """True/False from a bool, 0/1 or the strings papermill and environment variables pass."""
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "1", "yes"):
@@ -39,30 +89,41 @@ def _as_bool(name: str, value) -> bool:
     raise ValueError(f"notebook parameter {name!r} must be True or False, got {value!r}")
 
 
-def setup(quick=False) -> bool:
-    """Validate ``quick`` (papermill may pass the string "false"), honour MFCREDIT_QUICK=1, set the
-    plotting style and a non-interactive-safe, deterministic matplotlib configuration. Returns quick."""
-    import matplotlib
-    import seaborn as sns
-
-    quick = _as_bool("quick", quick) or _as_bool("MFCREDIT_QUICK", os.environ.get("MFCREDIT_QUICK", "0"))
-    _state["quick"] = quick
-    sns.set_theme(style="whitegrid", context="notebook", palette="colorblind")
-    matplotlib.rcParams.update({"figure.dpi": 100, "savefig.dpi": 120, "savefig.bbox": "tight",
-                                "svg.hashsalt": "mfcredit", "figure.max_open_warning": 0})
+def apply_params(ns: dict) -> bool:
+    """Check every parameter the notebook declared (its annotated names in ``ns``), switching to the
+    quick values of :data:`PARAMS` when ``quick`` is true or MFCREDIT_QUICK=1. Returns quick."""
+    declared = list(ns.get("__annotations__", {}))
+    unknown = [n for n in declared if n not in PARAMS]
+    if unknown:
+        raise ValueError(f"unknown notebook parameter(s) {unknown}; known: {sorted(PARAMS)}")
+    quick = as_bool("quick", ns.get("quick", False)) or as_bool(
+        "MFCREDIT_QUICK", os.environ.get("MFCREDIT_QUICK", "0"))
+    for name in declared:
+        rule = PARAMS[name]
+        value = rule.quick if quick and rule.quick is not None else ns[name]
+        ns[name] = rule.check(name, value)
+    ns["quick"] = _state["quick"] = quick
     return quick
 
 
-def param(name: str, value, kind=int, lo=None, hi=None):
-    """Check one notebook parameter's type and range; return it. Raises ValueError naming it."""
-    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ValueError(f"notebook parameter {name!r} must be an integer, got {value!r}")
-    if kind is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ValueError(f"notebook parameter {name!r} must be a finite number, got {value!r}")
-    if lo is not None and value < lo or hi is not None and value > hi:
-        raise ValueError(f"notebook parameter {name!r} must be in [{lo}, {hi}], got {value!r}")
-    return value
+def setup(ns: dict) -> None:
+    """Apply quick mode and check the parameters (:func:`apply_params`), set torch's thread count
+    and a deterministic plotting style, and say which mode runs."""
+    import matplotlib
+    import seaborn as sns
+    import torch
+
+    quick = apply_params(ns)
+    torch.set_num_threads(default_threads())
+    sns.set_theme(style="whitegrid", context="notebook", palette="colorblind")
+    matplotlib.rcParams.update({"figure.dpi": 100, "savefig.dpi": 120, "savefig.bbox": "tight",
+                                "svg.hashsalt": "mfcredit", "figure.max_open_warning": 0})
+    if quick:
+        print("Quick mode: small sizes, minutes at most. For the paper-scale run set quick = False in the "
+              "parameters cell (or unset MFCREDIT_QUICK) and rerun.")
+    else:
+        print("Paper scale. For a small, fast run set quick = True in the parameters cell (or "
+              "MFCREDIT_QUICK=1); its figures go to figures/quick/.")
 
 
 def out_dir(kind: str) -> Path:
@@ -72,16 +133,45 @@ def out_dir(kind: str) -> Path:
     return d
 
 
-def save_figure(fig, name: str) -> Path:
+def save_figure(fig, name: str) -> None:
     """Write ``fig`` as figures/<name>.png and .pdf, byte-identical on rerun (no dates or versions
-    inside) and atomically (a killed run never leaves a half-written figure)."""
+    inside) and atomically, then show that PNG in the notebook and close the figure."""
+    import matplotlib.pyplot as plt
+
     d = out_dir("figures")
+    blobs = {}
     for ext, meta in (("png", {"Software": None}),
                       ("pdf", {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None})):
         buf = io.BytesIO()
         fig.savefig(buf, format=ext, metadata=meta)
-        atomic_write_bytes(d / f"{name}.{ext}", buf.getvalue())
-    return d / f"{name}.png"
+        blobs[ext] = buf.getvalue()
+        atomic_write_bytes(d / f"{name}.{ext}", blobs[ext])
+    plt.close(fig)
+    show_png(blobs["png"])
+
+
+def show_png(png: bytes) -> None:
+    """Display PNG bytes as the cell's output when running in a kernel (no-op in plain Python)."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import Image, display
+    except ImportError:
+        return
+    if get_ipython() is not None:
+        display(Image(data=png, format="png"))
+
+
+def show_markdown(text: str) -> None:
+    """Display computed Markdown (a notebook's "What we learned") in a kernel; print it elsewhere."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import Markdown, display
+    except ImportError:
+        get_ipython = None
+    if get_ipython is not None and get_ipython() is not None:
+        display(Markdown(text))
+    else:
+        print(text)
 
 
 def _clean(x):
@@ -117,3 +207,20 @@ def mean_sd(values) -> tuple[float, float]:
     m = sum(v) / len(v)
     sd = math.sqrt(sum((x - m) ** 2 for x in v) / (len(v) - 1)) if len(v) > 1 else 0.0
     return m, sd
+
+
+#: The packages whose versions a notebook records at its end.
+PACKAGES = ("mfcredit", "torch", "numpy", "pandas", "matplotlib", "seaborn", "papermill")
+
+
+def versions() -> None:
+    """Print the Python and package versions this notebook ran with (no dates: reruns stay identical)."""
+    import platform
+
+    def v(p):
+        try:
+            return version(p)
+        except PackageNotFoundError:
+            return "not installed"
+
+    print(f"Python {platform.python_version()}; " + "; ".join(f"{p} {v(p)}" for p in PACKAGES))

@@ -1,15 +1,19 @@
-"""Run the numbered notebooks in order with papermill: ``python -m mfcredit.pipeline [--quick 1] NB...``.
+"""Run the numbered notebooks with papermill: ``python -m mfcredit.pipeline [--quick 1] NB...``.
 
-Paper scale (``--quick 0``) executes every notebook IN PLACE, so the committed notebooks show the
-full-scale outputs, with papermill's per-cell timing metadata stripped (no churn in git); quick mode
-writes the executed copies to build/quick/. Each executed notebook is written to a temporary file
-and renamed, so an interrupted run leaves the previous notebook intact; training runs are cached
-(mfcredit.cache) and resume where they stopped. After the last notebook the README's claims table is
-refreshed from results/claims.md.
+Paper scale (``--quick 0``) executes every notebook IN PLACE with its own default parameters, so the
+committed notebooks show the full-scale outputs (figures inline, through the inline matplotlib
+backend and :func:`mfcredit.nb.save_figure`), with papermill's per-cell timing metadata stripped (no
+churn in git). Quick mode passes ``quick=True`` and writes the executed copies to build/quick/.
+Each executed notebook is written to a temporary file and renamed, so an interrupted run leaves
+the previous notebook intact; training runs are cached (mfcredit.cache) and resume where they
+stopped. The index notebook (``00-*``) runs last, since it shows the timings of the others, which
+go to results/timings.json. After the last notebook the README's claims table is refreshed from
+results/claims.md.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import sys
@@ -19,20 +23,28 @@ from pathlib import Path
 import nbformat
 import papermill as pm
 
-from .nb import REPO, ROOT
-from .utils import remove_leftovers, replace_marked_block
+from .nb import PARAMS, ROOT
+from .utils import REPO, atomic_write_bytes, remove_leftovers, replace_marked_block
 
 TIMING_KEYS = ("start_time", "end_time", "duration", "exception", "status")
+#: The matplotlib backend of the kernels: inline, so every figure is part of the executed notebook.
+INLINE = "module://matplotlib_inline.backend_inline"
+WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
-def strip_metadata(nb) -> None:
-    """Remove per-run papermill/execution metadata so reruns do not rewrite unchanged notebooks."""
+def strip_metadata(nb, drop_injected: bool = False) -> None:
+    """Remove per-run papermill/execution metadata so reruns do not rewrite unchanged notebooks;
+    with ``drop_injected``, also papermill's injected-parameters cell."""
     nb.metadata.pop("papermill", None)
     nb.metadata.pop("widgets", None)
+    if drop_injected:
+        nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
     for cell in nb.cells:
         if "injected-parameters" in cell.metadata.get("tags", []):
             cell.id = "injected-parameters"  # papermill gives it a random id on every run
         cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":  # live widgets need a kernel: the committed notebook shows their static drawing
+            cell.outputs = [o for o in cell.outputs if WIDGET not in o.get("data", {})]
         pmeta = cell.metadata.get("papermill")
         if pmeta is not None:
             for k in TIMING_KEYS:
@@ -41,19 +53,32 @@ def strip_metadata(nb) -> None:
                 cell.metadata.pop("papermill")
 
 
-def run_notebook(path: Path, quick: bool, timeout: int) -> float:
+def check_parameters(path: Path, parameters: dict) -> None:
+    """Refuse parameters the notebook does not declare (papermill would only warn), naming them."""
+    declared = pm.inspect_notebook(str(path))
+    unknown = sorted(set(parameters) - set(declared))
+    if unknown:
+        raise ValueError(f"{path.name}: unknown parameter(s) {unknown}; it declares {sorted(declared)}")
+    for name, value in parameters.items():
+        PARAMS[name].check(name, value)
+
+
+def run_notebook(path: Path, quick: bool, timeout: int, parameters: dict | None = None) -> float:
+    """Execute one notebook (in place at paper scale, to build/quick/ in quick mode); seconds taken."""
+    parameters = {**(parameters or {}), **({"quick": True} if quick else {})}
+    check_parameters(path, parameters)
     out = ROOT / "build" / "quick" / path.name if quick else path
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp.ipynb")
     t = time.perf_counter()
     try:
-        pm.execute_notebook(str(path), str(tmp), parameters={"quick": quick}, kernel_name="python3",
+        pm.execute_notebook(str(path), str(tmp), parameters=parameters, kernel_name="python3",
                             cwd=str(path.parent), execution_timeout=timeout, progress_bar=False)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     nb = nbformat.read(tmp, as_version=4)
-    strip_metadata(nb)
+    strip_metadata(nb, drop_injected=not quick)
     nbformat.write(nb, tmp)
     os.replace(tmp, out)
     return time.perf_counter() - t
@@ -80,6 +105,33 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
+def cache_entries() -> int:
+    """How many finished runs the training cache holds (to tell trained runs from cached ones)."""
+    from .cache import default_cache_dir
+
+    d = Path(default_cache_dir())
+    return sum(1 for p in d.iterdir() if not p.name.startswith(".") and not p.name.endswith(".ckpt")) if d.is_dir() else 0
+
+
+def record_timing(quick: bool, name: str, seconds: float, trained: int) -> None:
+    """Keep, per notebook, its latest time with everything cached and its latest time that trained
+    runs, in results[/quick]/timings.json (read by the index notebook)."""
+    path = ROOT / "results" / ("quick" if quick else "") / "timings.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = json.loads(path.read_text()) if path.is_file() else {}
+    key = "training_s" if trained else "cached_s"
+    entry = table.setdefault(name, {})
+    entry[key] = round(seconds, 1)
+    if trained:
+        entry["runs_trained"] = trained
+    atomic_write_bytes(path, (json.dumps(table, indent=1, sort_keys=True) + "\n").encode())
+
+
+def order(notebooks) -> list[Path]:
+    """The numbered notebooks in order, the index (00-*) last: it reports the others' timings."""
+    return sorted(notebooks, key=lambda p: (p.name.startswith("00"), p.name))
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", type=int, default=0, choices=(0, 1))
@@ -87,12 +139,15 @@ def main(argv=None) -> int:
     p.add_argument("notebooks", nargs="+", type=Path)
     args = p.parse_args(argv)
     os.environ.setdefault("MFCREDIT_PROGRESS", "0")  # kernels inherit it: no progress bars in the outputs
+    os.environ["MPLBACKEND"] = INLINE
     total = time.perf_counter()
     for junk in remove_stale_temporaries(args.notebooks):
         print(f"[pipeline] removed {junk}, left by an interrupted run", flush=True)
-    for nb in args.notebooks:
+    for nb in order(args.notebooks):
         print(f"[pipeline] {nb} (quick={bool(args.quick)}) ...", flush=True)
+        before = cache_entries()
         dt = run_notebook(nb.resolve(), bool(args.quick), args.timeout)
+        record_timing(bool(args.quick), nb.stem, dt, cache_entries() - before)
         # each notebook's kernel has exited: when the running maximum grows, this notebook set it
         print(f"[pipeline] {nb}: {dt:.1f} s; largest kernel so far: {peak_mib():.0f} MiB", flush=True)
     update_readme(bool(args.quick))

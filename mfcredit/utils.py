@@ -10,6 +10,9 @@ from pathlib import Path
 
 import torch
 
+#: The repository root (README.md, notebooks/, data/).
+REPO = Path(__file__).resolve().parents[1]
+
 #: Thread count used when neither the caller nor $MFCREDIT_THREADS says otherwise. Chosen by
 #: measurement on a 2-core machine (``make bench``, bench/results.json key 'threads'): see README.
 DEFAULT_THREADS = min(2, os.cpu_count() or 1)

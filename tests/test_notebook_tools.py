@@ -1,60 +1,95 @@
-"""Notebook plumbing: parameter checks, deterministic figure files, metadata stripping, the
-committed notebooks' structure (one parameters cell, python3 kernel, no timing metadata)."""
-import json
-import sys
+"""Notebook plumbing: parameters and quick mode, figures saved and shown, metadata stripping, and
+the committed notebooks as a reader meets them (figures inline, one parameters cell, short cells,
+links that resolve, the same cells as their sources)."""
+import base64
+import re
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
+import jupytext  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import nbformat  # noqa: E402
 import pytest  # noqa: E402
 
 import mfcredit as mf  # noqa: E402
-from mfcredit.pipeline import strip_metadata  # noqa: E402
+from mfcredit.pipeline import check_parameters, strip_metadata  # noqa: E402
 
 ROOT = Path(mf.nb.REPO)
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+CHAPTERS = [p for p in NOTEBOOKS if p.name[:2] in ("01", "02", "03", "04", "05")]
+
+
+def ns(**values):
+    """A notebook namespace whose parameters cell declared ``values``."""
+    return {"__annotations__": {k: type(v) for k, v in values.items()}, **values}
 
 
 @pytest.mark.parametrize("value,expected", [(True, True), (False, False), ("false", False), ("False", False),
                                             ("true", True), ("1", True), ("0", False), (0, False)])
 def test_quick_flag_parsing(value, expected, monkeypatch):
     monkeypatch.delenv("MFCREDIT_QUICK", raising=False)
-    assert mf.nb.setup(value) is expected
+    assert mf.nb.apply_params(ns(quick=value)) is expected
 
 
 def test_quick_flag_rejects_garbage_and_env_forces_quick(monkeypatch):
     monkeypatch.delenv("MFCREDIT_QUICK", raising=False)
     with pytest.raises(ValueError, match="'quick'"):
-        mf.nb.setup("maybe")
+        mf.nb.apply_params(ns(quick="maybe"))
     monkeypatch.setenv("MFCREDIT_QUICK", "1")
-    assert mf.nb.setup(False) is True
+    assert mf.nb.apply_params(ns(quick=False)) is True
     monkeypatch.setenv("MFCREDIT_QUICK", "0")
-    mf.nb.setup(False)
+    assert mf.nb.apply_params(ns(quick=False)) is False
 
 
-@pytest.mark.parametrize("args,match", [(("epochs", 0, int, 1), "'epochs'.*\\[1"), (("epochs", 2.0, int, 1), "integer"),
-                                        (("tol", float("nan"), float), "finite"), (("tol", 2.0, float, 0, 1), "'tol'"),
-                                        (("n", True, int), "integer")])
-def test_param_validation(args, match):
+def test_quick_mode_replaces_declared_parameters_only(monkeypatch):
+    monkeypatch.delenv("MFCREDIT_QUICK", raising=False)
+    space = ns(quick=True, epochs=200, tol=1e-6)
+    space["other"] = 7  # not a parameter: untouched
+    mf.nb.apply_params(space)
+    assert space["epochs"] == mf.nb.PARAMS["epochs"].quick and space["tol"] == 1e-6 and space["other"] == 7
+    paper = ns(quick=False, epochs=200)
+    mf.nb.apply_params(paper)
+    assert paper["epochs"] == 200
+
+
+@pytest.mark.parametrize("values,match", [({"epochs": 0}, "'epochs'.*\\[1"), ({"epochs": 2.0}, "'epochs'.*integer"),
+                                          ({"tol": float("nan")}, "'tol'.*finite"), ({"tol": 2.0}, "'tol'"),
+                                          ({"n_seeds": True}, "'n_seeds'.*integer"), ({"sizes": []}, "'sizes'"),
+                                          ({"sizes": [10, 0]}, "'sizes\\[1\\]'"), ({"epoch": 3}, "unknown.*'epoch'")])
+def test_bad_parameters_are_named(values, match, monkeypatch):
+    monkeypatch.delenv("MFCREDIT_QUICK", raising=False)
     with pytest.raises(ValueError, match=match):
-        mf.nb.param(*args)
+        mf.nb.apply_params(ns(quick=False, **values))
+
+
+def test_pipeline_refuses_unknown_parameters(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("quick: bool = False\nepochs: int = 3")])
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nb, path)
+    check_parameters(path, {"quick": True, "epochs": 2})
+    with pytest.raises(ValueError, match="n.ipynb.*'epocs'"):
+        check_parameters(path, {"epocs": 2})
+    with pytest.raises(ValueError, match="'epochs'"):
+        check_parameters(path, {"epochs": 0})
 
 
 def test_figures_are_byte_identical_and_results_round(tmp_path, monkeypatch):
     monkeypatch.setattr(mf.nb, "ROOT", tmp_path)
     monkeypatch.delenv("MFCREDIT_QUICK", raising=False)
-    mf.nb.setup(False)
+    mf.nb.apply_params(ns(quick=False))
+    shown = []
+    monkeypatch.setattr(mf.nb, "show_png", shown.append)
     blobs = []
     for _ in range(2):
         fig, ax = plt.subplots()
         ax.plot([0, 1, 2], [1, 0, 2])
         mf.nb.save_figure(fig, "f")
-        plt.close(fig)
+        assert not plt.fignum_exists(fig.number)  # closed: the inline backend will not draw it twice
         blobs.append({e: (tmp_path / "figures" / f"f.{e}").read_bytes() for e in ("png", "pdf")})
-    assert blobs[0] == blobs[1]
+    assert blobs[0] == blobs[1] and shown == [blobs[0]["png"], blobs[1]["png"]]
     assert b"CreationDate" not in blobs[0]["pdf"] and b"Matplotlib" not in blobs[0]["png"]
     assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == ["f.pdf", "f.png"]  # no temp files left
     mf.nb.save_results("r", {"a": 1 / 3, "b": float("nan"), "c": [1e-9]})
@@ -64,32 +99,87 @@ def test_figures_are_byte_identical_and_results_round(tmp_path, monkeypatch):
 
 
 def test_strip_metadata():
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1"), nbformat.v4.new_code_cell("quick = True")])
     nb.metadata["papermill"] = {"start_time": "x"}
     nb.cells[0].metadata["papermill"] = {"start_time": "a", "end_time": "b", "duration": 1.0, "status": "completed",
                                          "exception": False}
     nb.cells[0].metadata["execution"] = {"iopub.status.busy": "t"}
-    strip_metadata(nb)
-    assert "papermill" not in nb.metadata and nb.cells[0].metadata == {}
+    nb.cells[0].outputs = [nbformat.v4.new_output("display_data", {"text/plain": "w", mf.pipeline.WIDGET: {}}),
+                           nbformat.v4.new_output("stream", text="kept")]
+    nb.cells[1].metadata["tags"] = ["injected-parameters"]
+    strip_metadata(nb, drop_injected=True)
+    assert "papermill" not in nb.metadata and nb.cells[0].metadata == {} and len(nb.cells) == 1
+    assert [o["output_type"] for o in nb.cells[0].outputs] == ["stream"]
+
+
+def code_cells(path):
+    return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_committed_notebook_structure(path):
     text = path.read_text()
-    assert '"start_time"' not in text and '"duration"' not in text
+    assert '"start_time"' not in text and '"duration"' not in text and "injected-parameters" not in text
     nb = nbformat.read(path, as_version=4)
     assert nb.metadata["kernelspec"]["name"] == "python3"
-    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-    assert len(tagged) == 1 and "quick = False" in tagged[0].source
-    assert "import mfcredit as mf" in "".join(c.source for c in nb.cells)
-    src = ROOT / "notebooks" / "src" / (path.stem + ".py")
-    assert src.is_file()
-    sys.path.insert(0, str(ROOT / "tools"))
-    import py2nb
-    built = py2nb.convert(src)
-    assert [c.source for c in built.cells] == [c.source for c in nb.cells if "injected-parameters" not in
-                                               c.metadata.get("tags", [])], "notebook differs from its source"
+    tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and nb.cells[tagged[0]].source.startswith("quick: bool = False")
+    assert "mf.nb.setup(globals())" in nb.cells[tagged[0] + 1].source  # one setup call right after it
+    long = [c.source.splitlines()[0] for c in code_cells(path) if len(c.source.splitlines()) > 25]
+    assert not long, f"cells over 25 lines: {long}"
+    src = jupytext.read(ROOT / "notebooks" / "src" / (path.stem + ".py"))
+    assert [c.source for c in src.cells] == [c.source for c in nb.cells], "notebook differs from its source"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_saved_figure_is_shown_inline(path):
+    """Each cell that saves figures/<name> shows that very PNG in its committed output."""
+    saving = 0
+    for cell in code_cells(path):
+        names = re.findall(r"save_figure\(fig, \"([^\"]+)\"\)", cell.source)
+        shown = [base64.b64decode(o["data"]["image/png"]) for o in cell.outputs if "image/png" in o.get("data", {})]
+        for name in names:
+            saving += 1
+            assert (ROOT / "figures" / f"{name}.png").read_bytes() in shown, f"{path.name}: {name} not shown"
+    assert saving == path.read_text().count("save_figure(")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapters_open_with_a_question_and_close_with_what_we_learned(path):
+    nb = nbformat.read(path, as_version=4)
+    assert "**The question.**" in nb.cells[0].source and "**Why it matters.**" in nb.cells[0].source
+    heads = [c.source.splitlines()[0] for c in nb.cells if c.cell_type == "markdown" and c.source]
+    assert "## What we learned" in heads and "## Try it" in heads
+    learned = next(i for i, c in enumerate(nb.cells) if c.source.startswith("## What we learned"))
+    outputs = nb.cells[learned + 1].outputs
+    assert any("text/markdown" in o.get("data", {}) for o in outputs), "What we learned is not computed"
+    assert nb.cells[-1].source == "mf.nb.versions()" and "torch" in nb.cells[-1].outputs[0]["text"]
 
 
 def test_every_notebook_present():
-    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06"]
+    assert [p.name[:2] for p in NOTEBOOKS] == ["00", "01", "02", "03", "04", "05", "06"]
+    assert (ROOT / "docs" / "glossary.md").is_file()
+
+
+def reader_files():
+    files = [ROOT / "README.md", *NOTEBOOKS, *(ROOT / "docs").glob("*.md")]
+    return [f for f in files if f.suffix in (".md", ".ipynb")]
+
+
+@pytest.mark.parametrize("path", reader_files(), ids=lambda p: p.name)
+def test_links_resolve_inside_the_repository(path):
+    text = path.read_text()
+    if path.suffix == ".ipynb":
+        text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown")
+    links = re.findall(r"\]\(([^)\s]+)\)", text)
+    local = [l.split("#")[0] for l in links if not re.match(r"https?://|mailto:", l) and l.split("#")[0]]
+    missing = [l for l in local if not (path.parent / l).exists()]
+    assert not missing, f"{path.name} links to missing files: {missing}"
+
+
+def test_no_tracked_text_cites_a_file_outside_the_repository():
+    skip = {".git", ".venv", "cache", "build", "__pycache__", ".hypothesis", "data"}
+    hits = [p for p in ROOT.rglob("*") if p.is_file() and not skip & set(p.relative_to(ROOT).parts)
+            and p.suffix in (".py", ".md", ".ipynb", ".json", ".txt", ".yml", ".cff", "")
+            and "paper" + ".md" in p.read_text(errors="ignore")]
+    assert not hits, hits

@@ -1,28 +1,29 @@
 # %% [markdown]
 # # 3. Weight classification: very important, unimportant and variable connections
 #
-# **What this notebook shows.** After training, many $\pi$ sit exactly on 0 or 1 and many $\Xi$
-# exactly on 0 (the projection after each Adam step puts them there). That splits the connections
-# into three kinds (`paper.md` §4):
+# **The question.** After training, what has the ensemble decided about each connection? The paper
+# claims that the connections split into three kinds: **VIPs** (very important: $\pi = 0$ and
+# $\Xi = 0$, always present with one value), **UIPs** (unimportant: $\pi = 1$, always absent, so
+# they can be pruned) and **variable** ones (everything else), and that many parameters sit
+# *exactly* on these boundaries.
 #
-# - **VIP** (very important): $\pi = 0$ and $\Xi = 0$, always present with one fixed value;
-# - **UIP** (unimportant): $\pi = 1$, always absent: it can be pruned;
-# - **variable**: everything else, a genuinely random connection.
+# **Why it matters.** This is the "credit assignment" of the title: a label for every connection,
+# learned together with the task. Notebook 1 (section 6) explains why exact boundary values appear
+# at all (Adam's steps and the projection); here we count them, see where they sit on the input, and
+# measure how much the counts depend on details of the optimiser by comparing the paper recipe with
+# the authors' 2022 variant.
 #
-# We show the distributions of $\pi, m, \Xi$ per layer, the category fractions (exact, and with a
-# tolerance, mean ± sd over seeds), where the categories sit on the 28×28 input, and how much all of
-# this changes under the authors' 2022 variant of the optimiser.
-#
-# **Paper figure.** Fig. 2, parameter distributions and category fractions: *reconstructed*.
+# *Paper figure:* Fig. 2, parameter distributions and category fractions, **reconstructed**.
+# Symbols: [glossary](../docs/glossary.md).
 
 # %% tags=["parameters"]
-quick = False
-n_seeds = 5
-epochs = 200
-n_train = 10_000
-batch_size = 500
-tol = 1e-6             # tolerance of the relaxed categories (see below)
-variant_epochs = 100   # the 2022 variant's length
+quick: bool = False
+n_seeds: int = 5
+epochs: int = 200
+n_train: int = 10_000
+batch_size: int = 500
+tol: float = 1e-6          # tolerance of the relaxed categories (see below)
+variant_epochs: int = 100  # the 2022 variant's length
 
 # %%
 import matplotlib.pyplot as plt
@@ -32,14 +33,7 @@ import torch
 
 import mfcredit as mf
 
-quick = mf.nb.setup(quick)
-if quick:
-    n_seeds, epochs, n_train, batch_size = (mf.nb.QUICK[k] for k in ("n_seeds", "epochs", "n_train", "batch_size"))
-    variant_epochs = epochs
-for name in ("n_seeds", "epochs", "n_train", "batch_size", "variant_epochs"):
-    mf.nb.param(name, globals()[name], int, 1)
-mf.nb.param("tol", tol, float, 0.0, 0.5)
-torch.set_num_threads(mf.default_threads())
+mf.nb.setup(globals())
 seeds = list(range(n_seeds))
 data = mf.load_dataset("mnist", n_train=n_train)
 paper_cfg = mf.TrainConfig(epochs=epochs, n_train=n_train, batch_size=batch_size)
@@ -55,30 +49,30 @@ layers = [f"layer {l + 1} ({a}→{b})" for l, (a, b) in enumerate(zip(paper_cfg.
 
 # %%
 fig, axes = plt.subplots(3, len(layers), figsize=(12, 8))
+symbols = {"pi": r"$\pi$ (probability absent)", "m": r"$m$ (slab mean)", "xi": r"$\Xi$ (slab variance)"}
 for r, key in enumerate(("pi", "m", "xi")):
     for l in range(len(layers)):
         v = torch.cat([run.params[key][l].flatten() for run in runs["paper 2020"]]).numpy()
         ax = axes[r, l]
         ax.hist(v, bins=100, color=f"C{r}", log=True)
-        ax.set_xlabel({"pi": r"$\pi$", "m": r"$m$", "xi": r"$\Xi$"}[key])
+        ax.set_xlabel(symbols[key])
+        ax.set_ylabel("connections (log scale)")
         if r == 0:
             ax.set_title(layers[l])
+fig.suptitle(f"Trained parameters, paper recipe, {n_seeds} seeds pooled (cf. paper Fig. 2, reconstructed)")
 fig.tight_layout()
-mf.nb.save_figure(fig, "fig3a_parameter_histograms")
-plt.show()
+mf.nb.save_figure(fig, "03a_parameter_histograms_paper-fig2")
 
 # %% [markdown]
 # ## Category fractions per layer
 #
-# Exact (as in the authors' analysis) and with the tolerance `tol`; mean ± sd over seeds.
+# Exact (as in the authors' analysis) and with the tolerance `tol` ($\pi < $ tol counts as 0,
+# $\pi > 1 - $ tol as 1, $\Xi <$ tol as 0); percent of the layer's connections, mean and sd over seeds.
 
 # %%
 def fractions(recipe, tolerance):
-    rows = []
-    for run in runs[recipe]:
-        for l, row in enumerate(mf.category_fractions(run.params, tolerance)):
-            rows.append({"recipe": recipe, "tol": tolerance, "layer": l + 1, "seed": run.seed, **row})
-    return rows
+    return [{"recipe": recipe, "tol": tolerance, "layer": l + 1, "seed": run.seed, **row}
+            for run in runs[recipe] for l, row in enumerate(mf.category_fractions(run.params, tolerance))]
 
 
 frac = pd.DataFrame([r for recipe in runs for t in (0.0, tol) for r in fractions(recipe, t)])
@@ -88,23 +82,24 @@ summary
 
 # %%
 exact = frac[frac.tol == 0.0]
-fig, axes = plt.subplots(1, 3, figsize=(12, 3.8), sharey=False)
+fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
 for ax, cat in zip(axes, ("VIP", "UIP", "variable")):
     g = 100 * exact.groupby(["layer", "recipe"])[cat].agg(["mean", "std"]).unstack("recipe")
-    g["mean"].plot.bar(yerr=g["std"].fillna(0), ax=ax, capsize=3, rot=0)
+    g["mean"].plot.bar(yerr=g["std"].fillna(0), ax=ax, capsize=3, rot=0, color=["C1", "C0"])
     ax.set_title(f"{cat} (exact)")
+    ax.set_xlabel("weight layer")
     ax.set_ylabel("% of the layer's connections")
     ax.legend(fontsize=8)
+fig.suptitle("Category fractions, mean ± sd over seeds (cf. paper Fig. 2, reconstructed)")
 fig.tight_layout()
-mf.nb.save_figure(fig, "fig3b_category_fractions")
-plt.show()
+mf.nb.save_figure(fig, "03b_category_fractions_paper-fig2")
 
 # %% [markdown]
 # ## Where the categories sit on the input (first layer)
 #
-# Each hidden unit has one connection per pixel. Top row: averaged over the 100 hidden units (all
-# seeds) — the mean $\pi$ per pixel, and the fraction of VIP and UIP connections per pixel. Bottom
-# row: $\pi$ of four hidden units of seed 0.
+# Each hidden unit has one connection per pixel. Top row: over all hidden units and seeds, the mean
+# $\pi$ per pixel and the fraction of each category per pixel. Bottom row: $\pi$ of four hidden
+# units of seed 0.
 
 # %%
 pi1 = torch.stack([run.params["pi"][0] for run in runs["paper 2020"]])  # (seeds, 100, 784)
@@ -114,24 +109,57 @@ maps = {"mean $\\pi$": pi1.mean((0, 1)), "VIP fraction": (cat1 == 0).float().mea
         "UIP fraction": (cat1 == 1).float().mean((0, 1)), "variable fraction": (cat1 == 2).float().mean((0, 1))}
 fig, axes = plt.subplots(2, 4, figsize=(12, 6.4))
 for ax, (name, img) in zip(axes[0], maps.items()):
-    im = ax.imshow(img.reshape(28, 28).numpy(), cmap="viridis")
+    fig.colorbar(ax.imshow(img.reshape(28, 28).numpy(), cmap="viridis"), ax=ax, fraction=0.046)
     ax.set_title(name)
-    fig.colorbar(im, ax=ax, fraction=0.046)
 for ax, unit in zip(axes[1], (0, 1, 2, 3)):
-    im = ax.imshow(pi1[0, unit].reshape(28, 28).numpy(), cmap="magma", vmin=0, vmax=1)
+    fig.colorbar(ax.imshow(pi1[0, unit].reshape(28, 28).numpy(), cmap="magma", vmin=0, vmax=1), ax=ax, fraction=0.046)
     ax.set_title(f"$\\pi$ of hidden unit {unit} (seed 0)")
-    fig.colorbar(im, ax=ax, fraction=0.046)
 for ax in axes.flat:
-    ax.set_xticks([]), ax.set_yticks([])
+    ax.set(xticks=[], yticks=[], xlabel="pixel column", ylabel="pixel row")
+fig.suptitle("First-layer connections on the 28×28 input (paper recipe)")
 fig.tight_layout()
-mf.nb.save_figure(fig, "fig3c_first_layer_maps")
-plt.show()
+mf.nb.save_figure(fig, "03c_first_layer_maps")
 
 # %% [markdown]
-# Border pixels are blank in every MNIST image: their input is always 0, so nothing drives their
-# $\pi$ and $\Xi$ except the weight decay on $\Xi$ and the initial value of $\pi$ = 0. Whatever the
-# categories say about them is about the optimiser, not about the task.
+# Pixels that are 0 in every training image (the border) get no gradient: their connections keep
+# their initial $\pi = 0$ and only the weight decay shrinks their $\Xi$. Whatever the categories say
+# about them is about the optimiser, not the task.
+
+# %%
+dead = (data.x_train == 0).all(0)
+print(f"{int(dead.sum())} of 784 pixels are 0 in all {n_train:,} training images; their first-layer "
+      f"connections are {100 * (cat1[..., dead] == 2).float().mean():.1f} % variable, against "
+      f"{100 * (cat1[..., ~dead] == 2).float().mean():.1f} % for the other pixels.")
+
+# %% [markdown]
+# ### Browse the hidden units
 #
+# All three parameters and the category of every first-layer connection of one hidden unit. The
+# drawing below is unit 0 of seed 0; with a running kernel, the slider under it picks any unit.
+
+# %%
+def show_unit(unit=0, seed=0):
+    p = {k: runs["paper 2020"][seed].params[k][0][unit].reshape(28, 28) for k in ("pi", "m", "xi")}
+    cat = mf.categories(p["pi"], p["xi"])
+    fig, axes = plt.subplots(1, 4, figsize=(12, 3.2))
+    for ax, (k, img, cmap) in zip(axes, (("pi", p["pi"], "magma"), ("m", p["m"], "coolwarm"),
+                                         ("Xi", p["xi"], "viridis"), ("category", cat, plt.get_cmap("Set2", 3)))):
+        im = ax.imshow(img.numpy(), cmap=cmap, **({"vmin": -0.5, "vmax": 2.5} if k == "category" else {}))
+        cb = fig.colorbar(im, ax=ax, fraction=0.046)
+        if k == "category":
+            cb.set_ticks([0, 1, 2], labels=["VIP", "UIP", "variable"])
+        ax.set(title=f"{k}, unit {unit}, seed {seed}", xticks=[], yticks=[])
+    plt.show()
+
+
+show_unit()
+
+# %%
+from ipywidgets import IntSlider, interact
+
+interact(show_unit, unit=IntSlider(0, 0, paper_cfg.widths[1] - 1), seed=IntSlider(0, 0, n_seeds - 1));
+
+# %% [markdown]
 # ## How much the optimiser details matter: 2022 variant vs paper recipe
 #
 # The 2022 variant keeps Adam's state, does not halve the learning rate, decays $\pi$ too, and trains
@@ -149,7 +177,7 @@ errors
 
 # %%
 saved = mf.nb.save_results("weights", {
-    "tol": tol,
+    "tol": tol, "dead_inputs": int(dead.sum()),
     "fractions": {f"{recipe}|tol={t}": {f"layer{l}": {c: {"mean": float(summary.loc[(recipe, t, l), (c, 'mean')]),
                                                            "sd": float(summary.loc[(recipe, t, l), (c, 'std')])}
                                                        for c in cols}
@@ -159,3 +187,62 @@ saved = mf.nb.save_results("weights", {
     "errors": errors.to_dict(),
 })
 print("wrote", saved.relative_to(mf.nb.ROOT))
+
+# %% [markdown]
+# ## What we learned
+
+# %%
+pe, ve = ex.loc["paper 2020"], ex.loc["2022 variant"]
+mf.nb.show_markdown(f"""
+- Under the paper recipe all three kinds exist in every layer, but **variable connections dominate**:
+  {pe['variable'].min():.1f}–{pe['variable'].max():.1f} % per layer, against VIPs {pe['VIP'].min():.2f}–{pe['VIP'].max():.2f} %
+  and UIPs {pe['UIP'].min():.2f}–{pe['UIP'].max():.2f} % (exact, mean over {n_seeds} seeds).
+- Exact boundary values are common: $\\Xi = 0$ for {pe['xi==0'].min():.1f}–{pe['xi==0'].max():.1f} % of the
+  connections per layer.
+- The counts depend on the optimiser: the 2022 variant gives UIPs {ve['UIP'].min():.2f}–{ve['UIP'].max():.2f} % and
+  VIPs {ve['VIP'].min():.2f}–{ve['VIP'].max():.2f} % per layer, with test errors (sampled network)
+  {errors.loc['sampled', 'paper 2020']:.2f} % vs {errors.loc['sampled', '2022 variant']:.2f} %.
+- {int(dead.sum())} input pixels are blank in every training image, and their connections cannot leave
+  the "variable" class: part of the first layer's variable fraction says nothing about the task.
+""")
+
+# %% [markdown]
+# ## Try it
+#
+# 1. How robust are the exact counts? Print the first layer's VIP and UIP fractions of seed 0 for
+#    tolerances 0, 1e-6, 1e-3 and 1e-1.
+#
+#    <details><summary>Solution</summary>
+#
+#    ```python
+#    for t in (0.0, 1e-6, 1e-3, 1e-1):
+#        row = mf.category_fractions(runs["paper 2020"][0].params, t)[0]
+#        print(t, round(100 * row["VIP"], 2), round(100 * row["UIP"], 2))
+#    ```
+#    </details>
+#
+# 2. Which hidden unit of seed 0 has the most VIPs in the first layer? Draw it with `show_unit`.
+#
+#    <details><summary>Solution</summary>
+#
+#    ```python
+#    c = mf.categories(runs["paper 2020"][0].params["pi"][0], runs["paper 2020"][0].params["xi"][0])
+#    best = int((c == 0).sum(1).argmax())
+#    show_unit(best)
+#    ```
+#    </details>
+#
+# 3. Are VIPs the connections with large weights? Compare the mean $|m|$ of VIPs and of variable
+#    connections in the first layer of seed 0.
+#
+#    <details><summary>Solution</summary>
+#
+#    ```python
+#    p = runs["paper 2020"][0].params
+#    c = mf.categories(p["pi"][0], p["xi"][0])
+#    print(p["m"][0][c == 0].abs().mean().item(), p["m"][0][c == 2].abs().mean().item())
+#    ```
+#    </details>
+
+# %%
+mf.nb.versions()

@@ -1,0 +1,90 @@
+# %% [markdown]
+# # Learning credit assignment: a reproducible companion
+#
+# These notebooks rebuild, explain and test **"Learning credit assignment"** by Chan Li and Haiping
+# Huang, Phys. Rev. Lett. 125, 178301 (2020),
+# [doi:10.1103/PhysRevLett.125.178301](https://doi.org/10.1103/PhysRevLett.125.178301),
+# [arXiv:2001.03354](https://arxiv.org/abs/2001.03354).
+#
+# Instead of one network, the paper trains an *ensemble*: every connection $w$ is drawn from a
+# spike-and-slab distribution $P(w) = \pi\,\delta(w) + (1-\pi)\,\mathcal N(w; m, \Xi)$, and a
+# mean-field backpropagation (gBP) learns $(\pi, m, \Xi)$ for every connection. After training the
+# connections fall into three kinds (very important, unimportant, variable), and every network
+# sampled from the distribution solves the task.
+#
+# ## Reading order
+#
+# | notebook | the question it answers | paper figure |
+# |---|---|---|
+# | [1. Theory](01-theory.ipynb) | What is the model, why is its mean field Gaussian, and what is gBP? Checked against sampling and autograd; an explorer for $P(w)$. | derivation |
+# | [2. Training](02-training.ipynb) | Does the ensemble learn MNIST as well as a network trained by backprop? | Fig. 1 (reconstructed) |
+# | [3. Weights](03-weights.ipynb) | Which connections does the ensemble call very important, unimportant or variable, and how much does that depend on the optimiser? A browser over hidden units. | Fig. 2 (reconstructed) |
+# | [4. Ensemble](04-ensemble.ipynb) | Do sampled sub-networks all work, and does removing "important" connections hurt? | Fig. 3 (reconstructed) |
+# | [5. Entropy](05-entropy.ipynb) | How random do connections stay, by layer and training-set size? | Fig. 4 (reconstructed) |
+# | [6. Claims](06-claims.ipynb) | Which of the paper's claims hold here, with numbers and stated thresholds? | |
+#
+# "Reconstructed" means that the recipe is the authors' but the exact content of their figure is
+# not known to us, so the figure shows what the text describes. Every symbol is in the
+# [notation and glossary](../docs/glossary.md). Each notebook opens with its question, closes with
+# "What we learned" (numbers computed by that run) and exercises with solutions to unfold.
+#
+# ## Two modes
+#
+# Every notebook has a parameters cell whose first line is `quick: bool = False`. **Paper scale**
+# (`quick = False`) is what the committed notebooks and `figures/` show. **Quick mode**
+# (`quick = True`, or the environment variable `MFCREDIT_QUICK=1`) shrinks every size so a notebook
+# runs in a minute or two; its figures go to `figures/quick/`, never over the paper-scale ones.
+# Trained runs are cached (`cache/`), so a second run of a notebook does not retrain.
+#
+# How long each notebook took in the last builds of this copy of the repository
+# (`make figures` and `make figures QUICK=1` record it in `results/timings.json` and
+# `results/quick/timings.json`):
+
+# %% tags=["parameters"]
+quick: bool = False
+
+# %%
+import json
+
+import pandas as pd
+
+import mfcredit as mf
+
+mf.nb.setup(globals())
+
+
+def timings(kind):
+    path = mf.nb.ROOT / "results" / ("quick" if kind == "quick" else "") / "timings.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def minutes(entry, key):
+    s = entry.get(key)
+    return "not measured yet" if s is None else f"{s / 60:.1f} min" if s >= 60 else f"{s:.0f} s"
+
+
+paper, small = timings("paper"), timings("quick")
+pd.DataFrame({name: {"paper scale, training its runs": minutes(paper.get(name, {}), "training_s"),
+                     "paper scale, runs cached": minutes(paper.get(name, {}), "cached_s"),
+                     "quick mode, training its runs": minutes(small.get(name, {}), "training_s")}
+              for name in sorted(set(paper) | set(small)) if not name.startswith("00")}).T
+
+# %% [markdown]
+# ## Rebuild everything, or use the package
+#
+# From a clone of the repository, `make figures` reruns every notebook at paper scale and rewrites
+# `figures/` and `results/`; `make test` runs the unit tests and every notebook in quick mode. The
+# package behind the notebooks is `mfcredit`:
+#
+# ```python
+# import mfcredit as mf
+# data = mf.load_dataset("mnist", n_train=10_000)
+# run = mf.train(mf.TrainConfig(epochs=20), seed=0, data=data)
+# mf.evaluate(run.network(), data.x_test, data.y_test)   # sampled / noisy mean field / eps = 0
+# ```
+#
+# See the [README](../README.md) for the package's use and the [docs](../docs/) for performance and
+# testing.
+
+# %%
+mf.nb.versions()

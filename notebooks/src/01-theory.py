@@ -335,10 +335,10 @@ print("at pi = 0, xi = 0 the m-gradients equal BP's (relative error <= 1e-8):", 
 # $\Xi \leftarrow \max(\Xi, 0)$. Adam's step is $-\eta\,\hat m_t/(\sqrt{\hat v_t}+\varepsilon)$: where
 # the gradient keeps its sign, every step has size close to the learning rate $\eta$ (0.1 at the
 # start), whatever the gradient's magnitude, and the very first step after Adam's state is reset
-# has size exactly $\eta$. A parameter pushed towards a boundary therefore overshoots it, and the
-# projection puts it **exactly** on the boundary; as long as the push continues, it stays there.
-# Plain gradient descent, whose steps shrink with the gradient, would approach a boundary and
-# rarely reach it. So the exact counts of VIPs and UIPs in notebook 3 are a property of the
+# has size $\eta$ (up to Adam's $\varepsilon$). A parameter pushed towards a boundary therefore
+# overshoots it, and the projection puts it **exactly** on the boundary; as long as the push
+# continues, it stays there. With plain gradient descent the step is proportional to the gradient,
+# so parameters with small gradients creep towards a boundary instead of jumping onto it. So the exact counts of VIPs and UIPs in notebook 3 are a property of the
 # optimiser (Adam, its learning-rate schedule, the reset of its state every epoch) as well as of the
 # task; notebook 3 compares two recipes that differ in exactly such details. One more consequence:
 # a connection from a pixel that is 0 in every training image gets zero gradient, so it never moves

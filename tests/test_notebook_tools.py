@@ -1,8 +1,7 @@
 """Notebook plumbing: parameter checks, deterministic figure files, metadata stripping, the
 committed notebooks' structure (one parameters cell, python3 kernel, no timing metadata)."""
-import json
+import math
 import sys
-from pathlib import Path
 
 import matplotlib
 
@@ -10,11 +9,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import nbformat  # noqa: E402
 import pytest  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 import mfcredit as mf  # noqa: E402
 from mfcredit.pipeline import strip_metadata  # noqa: E402
 
-ROOT = Path(mf.nb.REPO)
+ROOT = mf.utils.REPO
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
 
 
@@ -91,5 +92,53 @@ def test_committed_notebook_structure(path):
                                                c.metadata.get("tags", [])], "notebook differs from its source"
 
 
+def test_one_repository_root():
+    assert mf.nb.REPO == mf.utils.REPO and (mf.utils.REPO / "mfcredit" / "__init__.py").is_file()
+
+
 def test_every_notebook_present():
     assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06"]
+
+
+# ---------------------------------------------------------------- properties (hypothesis)
+
+#: 300 examples per property, the same ones on every run (derandomize): CI is reproducible.
+SETTINGS = settings(max_examples=300, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+def _int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _num(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+@SETTINGS
+@given(st.one_of(st.booleans(), st.integers(-2, 3), st.text(max_size=6), st.none(), st.floats(),
+                 st.sampled_from(["false", "False", " TRUE ", "yes", "no", "0", "1", "", "maybe"])))
+def test_notebook_quick_flag(value):
+    truthy = value is True or (_int(value) and value == 1) or (isinstance(value, str) and value.strip().lower() in ("true", "1", "yes"))
+    falsy = value is False or (_int(value) and value == 0) or (isinstance(value, str) and value.strip().lower() in ("false", "0", "no", ""))
+    if truthy or falsy:
+        assert mf.nb._as_bool("quick", value) is bool(truthy)
+    else:
+        with pytest.raises(ValueError, match="'quick'"):
+            mf.nb._as_bool("quick", value)
+
+
+@SETTINGS
+@given(st.one_of(st.integers(-10, 10), st.floats(allow_nan=True), st.booleans(), st.text(max_size=3), st.none()),
+       st.sampled_from([int, float]))
+def test_notebook_param(value, kind):
+    if kind is int:
+        ok = _int(value) and 1 <= value <= 5
+    else:
+        ok = _num(value) and 0 <= value <= 1
+    lo, hi = (1, 5) if kind is int else (0, 1)
+    if ok:
+        assert mf.nb.param("n", value, kind, lo, hi) == value
+    else:
+        with pytest.raises(ValueError, match="'n'"):
+            mf.nb.param("n", value, kind, lo, hi)

@@ -2,14 +2,13 @@
 
     .venv/bin/python bench/bench.py [--device cuda] [--quick]
 
-Measures, with the package's own training step (:func:`mfcredit.train.train_step`: noisy mean-field
+Measures, with the package's own training step (:func:`mfcredit.training.train_step`: noisy mean-field
 pass, cross-entropy, gBP, decoupled decay, fused Adam, projection):
   - one step of the mean-field network and of the same-shaped plain network, batch 500, at the paper
     shape (784-100-100-10) and a wide shape (784-1000-1000-10), for 1 and 2 threads; the ratios are
     taken at the thread count that is fastest for the mean-field step;
   - the floor: the matrix products of one step alone (and the noise draws), paper shape;
   - one paper-recipe epoch (20 steps and the three test evaluations on 10,000 images);
-  - R = 5 replicas trained together (``train_many``) against 5 sequential runs, 3 epochs each;
   - the full perturbation experiment (3 curves x 11 fractions x 10 samples) and the entropy of every
     connection of the 5-layer net, with their peak-RSS growth (tracemalloc does not see torch).
 Timings are the best of 7 blocks, the networks compared taking turns block by block, to be
@@ -26,7 +25,8 @@ from pathlib import Path
 import torch
 
 import mfcredit as mf
-from mfcredit.train import _adam, train_step
+from mfcredit.training import adam, init_network, train_step
+from mfcredit.utils import num_threads
 
 PAPER, WIDE = (784, 100, 100, 10), (784, 1000, 1000, 10)
 
@@ -60,13 +60,13 @@ def step_fn(kind, widths, device="cpu"):
     """One training step (batch 500) of a fresh network, through ``train_step``."""
     cfg = mf.TrainConfig(model=kind, widths=widths)
     dev = torch.device(device)
-    gens = [mf.generator(0, dev)]
-    net = mf.build(kind, widths, device=dev, replicas=1).init_(cfg.init_m_std, cfg.init_xi, generator=gens)
-    opt = _adam(net, cfg, cfg.lr, dev)
+    noise = mf.generator(0, dev)
+    net = init_network(cfg, noise, dev)
+    opt = adam(net, cfg, cfg.lr, dev)
     g = mf.generator(1, dev)
-    x = torch.rand(1, 500, widths[0], generator=g, device=dev)
-    y = torch.randint(0, widths[-1], (1, 500), generator=g, device=dev)
-    return lambda: train_step(net, opt, x, y, gens, cfg, cfg.lr)
+    x = torch.rand(500, widths[0], generator=g, device=dev)
+    y = torch.randint(0, widths[-1], (500,), generator=g, device=dev)
+    return lambda: train_step(net, opt, x, y, noise, cfg, cfg.lr)
 
 
 def floor_fn(kind, widths):
@@ -95,24 +95,9 @@ def floor_fn(kind, widths):
     return products
 
 
-def replicas(data, threads, epochs, device="cpu"):
-    """Wall time of R = 5 seeds trained together vs one after the other (same recipe, same seeds)."""
-    cfg = mf.TrainConfig(epochs=epochs)
-    seeds = range(5)
-    t = time.perf_counter()
-    mf.train_many(cfg, seeds, data=data, progress=False, threads=threads, device=device)
-    together = time.perf_counter() - t
-    t = time.perf_counter()
-    for s in seeds:
-        mf.train(cfg, s, data=data, progress=False, threads=threads, device=device)
-    sequential = time.perf_counter() - t
-    return {"replicas": 5, "epochs": epochs, "together_s": together, "sequential_s": sequential,
-            "speedup": sequential / together}
-
-
 def markdown(out) -> str:
     """The README's benchmark block, written from the measured numbers."""
-    st, t, f, rep, rr = out["steps_s"], out["threads"], out.get("floor"), out["replicas"], out["ratio_rounds"]
+    st, t, f, rr = out["steps_s"], out["threads"], out.get("floor"), out["ratio_rounds"]
     ms = lambda v: f"{1e3 * v:.2f} ms"  # noqa: E731
     rows = [
         "| what | mean-field (gBP) | plain (BP) | ratio | target |",
@@ -134,8 +119,6 @@ def markdown(out) -> str:
         "| what | measured | target |",
         "|---|---|---|",
         f"| one paper-recipe epoch (20 steps + three test evaluations) | {out['epoch_s']:.3f} s | |",
-        f"| {rep['replicas']} seeds × {rep['epochs']} epochs: together (`train_many`) / one after another | "
-        f"{rep['together_s']:.2f} s / {rep['sequential_s']:.2f} s = **{out['replicas_speedup']:.2f}×** | ≥ 2.5× |",
         f"| perturbation figure (3 curves × 11 fractions × 10 samples, one model) | {out['perturbation_s']:.1f} s "
         f"(+{out['perturbation_peak_rss_growth_mib']:.0f} MiB peak) | ≤ 30 s |",
         f"| entropy of every connection, 784-100-100-100-10 | {out['entropy_s']:.2f} s "
@@ -160,7 +143,7 @@ def main():
     thread_counts = (1, 2) if dev.type == "cpu" else (1,)
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     for threads in thread_counts:
-        with mf.num_threads(threads):
+        with num_threads(threads):
             for shape_name, widths, n in (("paper", PAPER, 40), ("wide", WIDE, 4)):
                 fns = {f"{kind}_{shape_name}_{threads}t": step_fn(kind, widths, dev) for kind in ("gbp", "bp")}
                 if dev.type == "cpu" and shape_name == "paper":
@@ -185,10 +168,7 @@ def main():
     data = mf.load_dataset("mnist", n_train=10_000)
     run = mf.train(mf.TrainConfig(epochs=3), data=data, progress=False, threads=best, device=dev)
     out["epoch_s"] = run.info["epoch_s"]
-    rep = replicas(data, best, 1 if args.quick else 3, dev)
-    out["replicas"] = rep
-    out["replicas_speedup"] = rep["speedup"]
-    with mf.num_threads(best):
+    with num_threads(best):
         r0 = rss_mib()
         t = time.perf_counter()
         mf.perturbation(run.params, data.x_test, data.y_test, n_samples=10, generator=mf.generator(0))
@@ -210,9 +190,8 @@ def main():
     rr = out["ratio_rounds"]
     w = max(map(len, out))
     for key, v in out.items():
-        if key not in ("steps_s", "replicas", "floor", "ratio_rounds"):
+        if key not in ("steps_s", "floor", "ratio_rounds"):
             print(f"{key:<{w}}  {v:.4g}" if isinstance(v, float) else f"{key:<{w}}  {v}")
-    print(f"  replicas: 5 together {rep['together_s']:.2f} s, 5 sequential {rep['sequential_s']:.2f} s ({rep['epochs']} epochs)")
     for key, v in steps.items():
         print(f"  step {key:<18} {1e3 * v:8.2f} ms")
     if "floor" in out:

@@ -1,26 +1,39 @@
-"""mfcredit: learning credit assignment with spike-and-slab ensembles (Li & Huang, PRL 125, 178301, 2020).
+"""mfcredit: learning credit assignment with spike-and-slab ensembles (Li & Huang, PRL 125, 178301
+(2020), arXiv:2001.03354).
 
     import mfcredit as mf
     data = mf.load_dataset("mnist", n_train=10_000)
-    run = mf.train(mf.TrainConfig(epochs=20), seed=0, data=data)
-    runs = mf.train_many(mf.TrainConfig(epochs=20), seeds=range(5), data=data)  # 5 seeds, batched
+    run = mf.train(mf.TrainConfig(epochs=20), seed=0, data=data)       # one network, one seed
+    runs = [mf.cached_train(mf.TrainConfig(epochs=20), seed=s, data=data) for s in range(5)]
     net = run.network()                      # MFNet: (pi, m, xi) per connection
     mf.evaluate(net, data.x_test, data.y_test)   # sampled / noisy mean-field / eps = 0 errors
     sub = net.sample()                       # one sub-network, an ordinary torch module
     mf.category_fractions(run.params)        # VIP / UIP / variable per layer
+
+The modules, from the bottom up: ``layers`` (the spike-and-slab law, the sampler, the forward
+pass, the layer with its gBP backward), ``model`` (the networks), ``gbp`` (gBP written out, and
+its autograd oracle), ``analysis`` and ``entropy`` (what the notebooks measure), ``config``,
+``data``, ``training`` (the loop), ``runs`` (a run's record, saving, checkpoints), ``cache``
+(train once, load afterwards), ``utils``, and ``nb`` / ``pipeline`` for the notebooks.
 """
-from .analysis import (CATEGORY_NAMES, categories, category_fractions, ensemble_study, perturbation,
-                       sample_weights, sampled_predictions)
-from .config import TrainConfig, paper_recipe, recipe_2022, recipe_cifar10
-from .data import Data, DataError, load_dataset
+from .analysis import categories, category_fractions, ensemble_study, evaluate, perturbation
+from .cache import cached_train
+from .config import TrainConfig, recipe_2022, recipe_cifar10
+from .data import Data, load_dataset
 from .entropy import connection_entropy, layer_entropies
-from .gbp import gbp_gradients
-from .layers import MeanFieldLinear, PlainLayer, SpikeSlabLayer, moments
-from .model import MFNet, PlainNet, build, to_module
-from .train import (DivergenceError, Run, RunFileError, evaluate, load_run, lr_at, save_run, train,
-                    train_many, train_seeds)
-from .utils import default_threads, generator, num_threads
+from .gbp import gbp_gradients, reference_gradients
+from .layers import MeanFieldLinear, sample_weights
+from .model import MFNet, PlainNet
+from .runs import Run
+from .training import train
+from .utils import default_threads, generator
+from . import analysis, layers, nb, utils  # noqa: E402,F401  (modules used as mf.analysis.*, mf.nb.*, ...)
 
 __version__ = "0.1.0"
-from .cache import cached_train, default_cache_dir, run_key
-from . import analysis, nb, utils  # noqa: E402  (modules used as mf.analysis.*, mf.nb.*)
+
+__all__ = [
+    "train", "cached_train", "Run", "evaluate", "TrainConfig", "recipe_2022", "recipe_cifar10",
+    "load_dataset", "Data", "MFNet", "PlainNet", "MeanFieldLinear", "sample_weights",
+    "gbp_gradients", "reference_gradients", "categories", "category_fractions", "ensemble_study",
+    "perturbation", "connection_entropy", "layer_entropies", "generator", "default_threads",
+]

@@ -1,5 +1,7 @@
-"""Analyses of a trained ensemble (paper.md §4): weight categories, sampled sub-networks, and the
-target-weight-perturbation experiment. Everything is vectorised over weights and samples.
+"""Analyses of a network or a trained ensemble: test errors three ways, weight categories, sampled
+sub-networks, and the target weight perturbation of Li & Huang, PRL 125, 178301 (2020),
+arXiv:2001.03354.
+Everything is vectorised over weights and samples.
 
 ``params`` below is a dict {'pi': [...], 'm': [...], 'xi': [...]} with one (N_l, N_{l-1}) tensor
 per layer, as in ``Run.params`` or ``MFNet.state()``.
@@ -10,10 +12,30 @@ import math
 
 import torch
 
-from .layers import linear, sample_weight
+from .layers import forward, sample_weights
+from .model import PlainNet
 
 VIP, UIP, VARIABLE = 0, 1, 2
 CATEGORY_NAMES = ("VIP", "UIP", "variable")
+
+
+def error_rate(logits: torch.Tensor, y: torch.Tensor) -> float:
+    """Classification error in percent: logits (B, C), labels y (B,)."""
+    return 100.0 * (logits.argmax(dim=-1) != y).double().mean().item()
+
+
+@torch.no_grad()
+def evaluate(net, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None) -> dict:
+    """Test error (%) three ways: 'sampled' (one sub-network drawn from the ensemble), 'mf_noisy'
+    (the noisy mean-field pass) and 'mf_mean' (eps = 0). For a plain network the three coincide."""
+    if isinstance(net, PlainNet):
+        e = error_rate(net(x), y)
+        return {"sampled": e, "mf_noisy": e, "mf_mean": e}
+    return {
+        "sampled": error_rate(forward(net.sample_weights(generator), x), y),
+        "mf_noisy": error_rate(net(x, noise=True, generator=generator), y),
+        "mf_mean": error_rate(net(x, noise=False), y),
+    }
 
 
 def categories(pi: torch.Tensor, xi: torch.Tensor, tol: float = 0.0) -> torch.Tensor:
@@ -50,30 +72,6 @@ def category_fractions(params: dict, tol: float = 0.0) -> list[dict]:
 
 # ---------------------------------------------------------------- sampled sub-networks
 
-def sample_weights(pi, m, xi, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    """``n`` independent draws of one layer's weights from P(w): shape (n, N_l, N_{l-1})."""
-    return sample_weight(pi, m, xi, generator, n=n)
-
-
-@torch.no_grad()
-def forward_many(weights: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    """Logits of S networks at once. weights: per layer (S, N_l, N_{l-1}); x: (B, N_0) -> (S, B, N_L).
-    (One network, weights (N_l, N_{l-1}), gives (B, N_L).)"""
-    return preactivations_many(weights, x)[-1]
-
-
-@torch.no_grad()
-def preactivations_many(weights: list[torch.Tensor], x: torch.Tensor) -> list[torch.Tensor]:
-    """Pre-activations of every layer of S networks: weights per layer (S, N_l, N_{l-1}), x (B, N_0)
-    -> list of (S, B, N_l)."""
-    zs, a = [], x
-    for l, w in enumerate(weights):
-        z = linear(a, w) / math.sqrt(w.shape[-1])
-        zs.append(z)
-        a = torch.relu(z)
-    return zs
-
-
 @torch.no_grad()
 def layer_samples(pi, m, xi, a: torch.Tensor, n: int, generator=None, chunk: int = 200) -> torch.Tensor:
     """Pre-activations z = s W a of ONE layer for a fixed input ``a`` (N_{l-1},) under ``n`` sampled
@@ -100,7 +98,7 @@ def sampled_logits(params: dict, x: torch.Tensor, n: int = 100, generator=None, 
         ws = [sample_weights(pi, m, xi, s, generator) for pi, m, xi in zip(params["pi"], params["m"], params["xi"])]
         for l, f in (override or {}).items():
             ws[l] = f(ws[l])
-        out.append(forward_many(ws, x))
+        out.append(forward(ws, x))
     return torch.cat(out)
 
 
@@ -119,13 +117,25 @@ def errors_of(preds: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return 100.0 * (preds != y).double().mean(dim=1)
 
 
+def _mean_jaccard(pi: torch.Tensor, k: int, generator) -> float:
+    """Mean over pairs of ``k`` fresh mask draws (present = [u >= pi]) of |A and B| / |A or B|."""
+    masks = torch.rand((k, *pi.shape), generator=generator, dtype=pi.dtype) >= pi
+    flat = masks.reshape(k, -1).double()
+    inter = flat @ flat.T
+    cnt = flat.sum(1)
+    union = cnt[:, None] + cnt[None, :] - inter
+    iu = torch.triu_indices(k, k, 1)
+    return (inter[iu[0], iu[1]] / union[iu[0], iu[1]].clamp(min=1)).mean().item()
+
+
 @torch.no_grad()
 def ensemble_study(params: dict, x: torch.Tensor, y: torch.Tensor, n: int = 100, generator=None) -> dict:
     """Test errors of ``n`` sampled sub-networks and how different the sub-networks are.
 
     Returns errors (n,) in %, 'disagreement': mean over pairs of sub-networks of the fraction of
     test examples they classify differently, and 'shared': mean over pairs of the fraction of
-    present connections that both share (Jaccard index of the masks, per layer).
+    present connections that both share (Jaccard index of the masks, per layer, from min(n, 20)
+    fresh mask draws).
     """
     preds = sampled_predictions(params, x, n, generator)
     errs = errors_of(preds, y)
@@ -133,25 +143,21 @@ def ensemble_study(params: dict, x: torch.Tensor, y: torch.Tensor, n: int = 100,
     onehot = torch.nn.functional.one_hot(preds, int(preds.max()) + 1).double()  # (n, B, C)
     same_pairs = (onehot.sum(0) ** 2).sum(-1) - n  # ordered pairs a != b that agree, per example
     disagreement = (1 - same_pairs / (n * (n - 1))).mean().item()
-    shared = []
-    for pi in params["pi"]:  # independent masks: expected Jaccard from two fresh mask draws
-        k = min(n, 20)
-        masks = torch.rand((k, *pi.shape), generator=generator, dtype=pi.dtype) >= pi
-        flat = masks.reshape(k, -1).double()
-        inter = flat @ flat.T
-        cnt = flat.sum(1)
-        union = cnt[:, None] + cnt[None, :] - inter
-        iu = torch.triu_indices(k, k, 1)
-        shared.append((inter[iu[0], iu[1]] / union[iu[0], iu[1]].clamp(min=1)).mean().item())
+    shared = [_mean_jaccard(pi, min(n, 20), generator) for pi in params["pi"]]
     return {"errors": errs, "disagreement": disagreement, "shared": shared}
 
 
 # ---------------------------------------------------------------- target weight perturbation
 
+def _stats(errs: torch.Tensor) -> tuple[float, float]:
+    return (errs.mean().item(), errs.std().item() if len(errs) > 1 else 0.0)
+
+
 @torch.no_grad()
 def perturbation(params: dict, x: torch.Tensor, y: torch.Tensor, fractions=None, n_samples: int = 10,
                  layer: int = 0, generator: torch.Generator | None = None) -> dict:
-    """Target weight perturbation of one layer (paper.md §4). Returns test errors in %.
+    """Target weight perturbation of one layer: remove VIPs (pi := 1), activate UIPs, or remove
+    as many variable weights as a control. Returns test errors in %.
 
     For each fraction f:
       - 'vip_removal': int(f * N_VIP) VIPs picked at random get pi = 1; mean error of ``n_samples``
@@ -163,44 +169,39 @@ def perturbation(params: dict, x: torch.Tensor, y: torch.Tensor, fractions=None,
     Every curve entry is (mean, sd) over the samples; 'counts' gives N_VIP, N_UIP, N_variable.
     """
     fractions = [round(0.1 * i, 10) for i in range(11)] if fractions is None else list(fractions)
-    pi, xi = params["pi"][layer], params["xi"][layer]
-    cat = categories(pi, xi).flatten()
+    pi = params["pi"][layer]
+    cat = categories(pi, params["xi"][layer]).flatten()
     idx = {c: torch.nonzero(cat == c).flatten() for c in (VIP, UIP, VARIABLE)}
     counts = {name: len(idx[c]) for name, c in zip(CATEGORY_NAMES, (VIP, UIP, VARIABLE))}
 
     def pick(c, k):
         return idx[c][torch.randperm(len(idx[c]), generator=generator)[:k]]
 
-    def with_pi_one(chosen):
-        p = {k: list(v) for k, v in params.items()}
+    def errors_with_pi_one(chosen):  # sampled errors after setting pi = 1 on the chosen connections
         new = pi.flatten().clone()
         new[chosen] = 1.0
+        p = {k: list(v) for k, v in params.items()}
         p["pi"][layer] = new.reshape(pi.shape)
-        return p
+        return _stats(errors_of(sampled_predictions(p, x, n_samples, generator), y))
 
-    def stats(errs):
-        return (errs.mean().item(), errs.std().item() if len(errs) > 1 else 0.0)
+    def activate(w, ku):  # in each sampled network (S, N_l, N_{l-1}), ku new UIPs get N(0, 1) weights
+        w = w.reshape(w.shape[0], -1).clone()
+        for s in range(w.shape[0]):
+            chosen = pick(UIP, ku)
+            w[s, chosen] = torch.randn(len(chosen), generator=generator, dtype=w.dtype)
+        return w.reshape(-1, *pi.shape)
 
     out = {"fractions": fractions, "vip_removal": [], "uip_activation": [], "variable_removal": [],
            "variable_short": [], "counts": counts}
     for f in fractions:
         k = int(f * counts["VIP"])
-        out["vip_removal"].append(stats(errors_of(sampled_predictions(with_pi_one(pick(VIP, k)), x, n_samples, generator), y)))
+        out["vip_removal"].append(errors_with_pi_one(pick(VIP, k)))
         if k > counts["variable"]:
             out["variable_removal"].append((math.nan, math.nan))
             out["variable_short"].append(f)
         else:
-            out["variable_removal"].append(stats(errors_of(
-                sampled_predictions(with_pi_one(pick(VARIABLE, k)), x, n_samples, generator), y)))
+            out["variable_removal"].append(errors_with_pi_one(pick(VARIABLE, k)))
         ku = int(f * counts["UIP"])
-
-        def activate(w, ku=ku):
-            w = w.reshape(w.shape[0], -1).clone()
-            for s in range(w.shape[0]):  # one new pick per sampled network
-                chosen = pick(UIP, ku)
-                w[s, chosen] = torch.randn(len(chosen), generator=generator, dtype=w.dtype)
-            return w.reshape(-1, *pi.shape)
-
-        out["uip_activation"].append(stats(errors_of(
-            sampled_predictions(params, x, n_samples, generator, override={layer: activate}), y)))
+        preds = sampled_predictions(params, x, n_samples, generator, override={layer: lambda w: activate(w, ku)})
+        out["uip_activation"].append(_stats(errors_of(preds, y)))
     return out

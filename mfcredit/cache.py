@@ -3,7 +3,7 @@
     run = mf.cached_train(mf.TrainConfig(), seed=0)   # trains the first time, loads afterwards
 
 The key hashes the full config, the seed and :data:`CACHE_VERSION` (bumped whenever a code change
-alters training results). Entries are written atomically by :func:`mfcredit.train.save_run`, so an
+alters training results). Entries are written atomically by :func:`mfcredit.runs.save_run`, so an
 interrupted run leaves no entry. While a run trains, its state is checkpointed next to the entry
 (``<entry>.ckpt``, every ``checkpoint_every`` seconds): a killed run resumes from there and ends with
 the same numbers as an uninterrupted one. The cache lives in $MFCREDIT_CACHE, or ``cache/`` at the
@@ -17,16 +17,18 @@ import os
 from pathlib import Path
 
 from .config import TrainConfig
-from .train import RunFileError, load_run, save_run, train
-from .utils import remove_leftovers
+from .runs import Run, RunFileError, load_run, save_run
+from .training import train
+from .utils import REPO, remove_leftovers
 
 #: Bump when a change to the package changes what training produces.
-CACHE_VERSION = 2  # 2: closed-form backward (MeanFieldLinear), fused Adam, batched replicas
+CACHE_VERSION = 2  # 2: closed-form backward (MeanFieldLinear), fused Adam
 
 
 def default_cache_dir() -> Path:
+    """$MFCREDIT_CACHE if set, else cache/ at the repository root."""
     env = os.environ.get("MFCREDIT_CACHE")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "cache"
+    return Path(env) if env else REPO / "cache"
 
 
 def run_key(config: TrainConfig, seed: int) -> str:
@@ -36,9 +38,10 @@ def run_key(config: TrainConfig, seed: int) -> str:
 
 
 def cached_train(config: TrainConfig, seed: int = 0, cache_dir: str | Path | None = None,
-                 checkpoint_every: float = 30.0, **train_kwargs):
+                 checkpoint_every: float = 30.0, **train_kwargs) -> Run:
     """Load the run of (config, seed) from the cache, or train it (resuming from its checkpoint if a
-    previous attempt was killed) and store it.
+    previous attempt was killed) and store it. ``train_kwargs`` go to :func:`mfcredit.train`
+    (data, progress, threads, device, on_epoch_end).
 
     An entry saved under another config (a hash collision or a hand-copied folder) or damaged is
     never reused: it raises :class:`RunFileError` (damaged entries can be deleted and recomputed).

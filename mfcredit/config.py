@@ -1,4 +1,5 @@
-"""Training recipes as dataclasses. The defaults ARE the paper recipe (paper.md §3).
+"""Training recipes as dataclasses. The defaults ARE the published recipe of Li & Huang,
+PRL 125, 178301 (2020), arXiv:2001.03354.
 
     cfg = mf.TrainConfig()                       # the paper recipe
     cfg = mf.TrainConfig(epochs=20, n_train=2000)  # change field by field
@@ -10,9 +11,8 @@ Every field is validated on construction; a bad value raises ``ValueError`` nami
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 DATASETS = ("mnist", "fashion-mnist", "cifar10")
 METRICS = ("sampled", "mf_noisy", "mf_mean")
@@ -20,7 +20,7 @@ METRICS = ("sampled", "mf_noisy", "mf_mean")
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """One training run's recipe. Field defaults = the paper recipe (paper.md §3)."""
+    """One training run's recipe. Field defaults = the published 2020 recipe."""
 
     model: str = "gbp"
     """'gbp': spike-and-slab ensemble trained by mean-field BP; 'bp': plain network, standard BP."""
@@ -65,10 +65,8 @@ class TrainConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
+        """Every field by name (what is saved in config.json and hashed into the cache key)."""
         return dataclasses.asdict(self)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -124,11 +122,6 @@ def _validate(c: TrainConfig) -> None:
         bad("test_metric", f"must be one of {METRICS}")
     if c.dtype not in ("float32", "float64"):
         bad("dtype", "must be 'float32' or 'float64'")
-
-
-def paper_recipe(**changes) -> TrainConfig:
-    """The authors' published 2020 recipe (the default)."""
-    return TrainConfig(**changes)
 
 
 def recipe_2022(**changes) -> TrainConfig:

@@ -1,4 +1,5 @@
-"""Entropy S = -integral P ln P of each connection's spike-and-slab distribution (paper.md §4).
+"""Entropy S = -integral P ln P of each connection's spike-and-slab distribution, as in Li & Huang,
+PRL 125, 178301 (2020), arXiv:2001.03354.
 
 The delta spike is regularised as a box of height 0.5e4 on |w| < 1e-4 (unit mass). Closed forms:
     pi == 1                                  S = 0

@@ -1,21 +1,26 @@
-"""gBP in closed form: the mean-field backpropagation of paper.md §2, written out by hand.
+"""gBP, the mean-field backpropagation of Li & Huang (PRL 125, 178301 (2020), arXiv:2001.03354),
+three ways, for reading and for checking one another (tests/test_gbp.py, notebook 1):
 
-Training uses autograd (it computes exactly this); this module exists so that the equations can be
-read, and checked against autograd in the tests and in notebook 1.
+  - :func:`gbp_gradients`: the closed-form equations of notebooks/01-theory.ipynb, line by line;
+  - :func:`reference_gradients`: plain autograd of the reparameterised loss, the oracle;
+  - training itself uses neither: it runs the hand-written backward of
+    :class:`mfcredit.layers.MeanFieldLinear` (``reference_gradients(..., fused=True)`` goes through it).
 
-Notation (one layer l with fan-in N = N_{l-1}, s = 1/sqrt(N), B examples in the batch):
+The loss is the batch-mean cross-entropy of the mean-field pass z^l = G^l + sqrt(Delta^l) eps^l with
+the noise eps held fixed. Notation (one layer l with fan-in N = N_{l-1}, s = 1/sqrt(N), B examples):
     a_j   layer input (B, N)          z_k, eps_k   pre-activation and its noise (B, N_l)
     D_k = sqrt(N (Delta_k + 1e-20))   the unscaled standard deviation of z_k (B, N_l)
-    delta_k = dL/dz_k                 with L the batch-mean cross-entropy, so delta^L = (softmax(z^L) - y)/B
+    delta_k = dL/dz_k                 so delta^L = (softmax(z^L) - y)/B
 """
 from __future__ import annotations
 
 from typing import Sequence
 
 import torch
+import torch.nn.functional as F
 
-from .layers import SQRT_EPS
-from .model import MFNet
+from .layers import SQRT_EPS, feedforward
+from .model import KEYS, MFNet
 
 
 def gbp_gradients(net: MFNet, x: torch.Tensor, y: torch.Tensor, eps: Sequence[torch.Tensor]) -> dict:
@@ -25,7 +30,7 @@ def gbp_gradients(net: MFNet, x: torch.Tensor, y: torch.Tensor, eps: Sequence[to
         x: inputs (B, N_0); y: integer labels (B,); eps: one (B, N_l) tensor per layer.
     Returns:
         {'pi': [...], 'm': [...], 'xi': [...]} with one (N_l, N_{l-1}) tensor per layer, and
-        'delta': [...] the error dL/dz^l of every layer, shape (B, N_l), the last one first computed.
+        'delta': [...] the error dL/dz^l of every layer, shape (B, N_l).
     """
     B = x.shape[0]
     acts, zs, Ds = [x], [], []
@@ -58,3 +63,48 @@ def gbp_gradients(net: MFNet, x: torch.Tensor, y: torch.Tensor, eps: Sequence[to
                 fprime = (zs[l - 1] > 0).to(x.dtype)
                 delta = fprime * s * (delta @ mu + a * (r @ var))
     return grads
+
+
+def reference_gradients(net: MFNet, x: torch.Tensor, y: torch.Tensor, eps: Sequence[torch.Tensor],
+                        fused: bool = False) -> dict:
+    """Autograd's gradients of the same loss as :func:`gbp_gradients`, same arguments, same result
+    layout ({'pi', 'm', 'xi', 'delta'}, new tensors; the network's .grad is not touched).
+
+    The oracle (``fused=False``) builds z = G + sqrt(Delta + 1e-20) eps from
+    :meth:`SpikeSlabLayer.field` with ordinary torch operations; ``fused=True`` runs the network's
+    own layers instead, i.e. the hand-written backward of :class:`MeanFieldLinear` that training uses.
+    """
+    def reference(layer, e):
+        def z(a):
+            G, Delta = layer.field(a)
+            return G + torch.sqrt(Delta + SQRT_EPS) * e
+        return z
+
+    zs: list[torch.Tensor] = []
+    layers = [(lambda a, layer=layer, e=e: layer(a, e)) if fused else reference(layer, e)
+              for layer, e in zip(net.layers, eps)]
+    loss = F.cross_entropy(feedforward(x, layers, zs), y)
+    thetas = [layer.theta for layer in net.layers]
+    found = torch.autograd.grad(loss, thetas + zs)
+    g_theta, g_z = found[: len(thetas)], found[len(thetas):]
+    grads = {k: [g[i] for g in g_theta] for i, k in enumerate(KEYS)}
+    grads["delta"] = list(g_z)
+    return grads
+
+
+@torch.no_grad()
+def random_net(widths: Sequence[int] = (7, 5, 4, 3), generator: torch.Generator | None = None,
+               dtype: torch.dtype = torch.float64, boundary: bool = True) -> MFNet:
+    """A small MFNet to check gradients on: pi ~ U(0, 1), m ~ N(0, 1), xi ~ 0.5 U(0, 1), layer by
+    layer. With ``boundary``, every 5th pi is set to 0, every 7th (from the 2nd) to 1 and every 3rd
+    xi to 0, so the edges of the parameter box (Delta = 0 included) are checked too."""
+    net = MFNet(widths, dtype=dtype)
+    for layer in net.layers:
+        layer.pi.copy_(torch.rand(layer.pi.shape, generator=generator, dtype=dtype))
+        layer.m.copy_(torch.randn(layer.m.shape, generator=generator, dtype=dtype))
+        layer.xi.copy_(0.5 * torch.rand(layer.xi.shape, generator=generator, dtype=dtype))
+        if boundary:
+            layer.pi.view(-1)[::5] = 0.0
+            layer.pi.view(-1)[1::7] = 1.0
+            layer.xi.view(-1)[::3] = 0.0
+    return net

@@ -1,4 +1,5 @@
-"""Small helpers: thread count, seeded generators, atomic file writes and their leftovers, README blocks."""
+"""Small helpers: the repository's location, thread count, seeded generators, atomic file writes and
+their leftovers, README blocks."""
 from __future__ import annotations
 
 import contextlib
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-#: The repository root (README.md, notebooks/, data/).
+#: The repository root (README.md, notebooks/, the default cache/): the folder above the package.
 REPO = Path(__file__).resolve().parents[1]
 
 #: Thread count used when neither the caller nor $MFCREDIT_THREADS says otherwise. Chosen by

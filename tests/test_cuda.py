@@ -26,10 +26,3 @@ def test_training_on_cuda(mnist_1000, tmp_path):
     assert abs(run.final("mf_mean") - cpu.final("mf_mean")) < 10
     again = mf.train(cfg, 0, data=mnist_1000, progress=False, device="cuda")
     assert again.metrics["train_loss"] == pytest.approx(run.metrics["train_loss"], rel=1e-5)
-
-
-def test_replicas_on_cuda(mnist_1000):
-    cfg = mf.TrainConfig(n_train=1000, epochs=2, batch_size=100, dtype="float64")
-    together = mf.train_many(cfg, [0, 1, 2], data=mnist_1000, progress=False, device="cuda")
-    alone = mf.train(cfg, 2, data=mnist_1000, progress=False, device="cuda")
-    assert together[2].metrics["train_loss"] == pytest.approx(alone.metrics["train_loss"], rel=1e-9)

@@ -9,7 +9,6 @@ import socket
 import struct
 import tarfile
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,9 +16,9 @@ import torch
 
 import mfcredit as mf
 from conftest import Malicious
-from mfcredit.data import MNIST, DatasetSpec, FileSpec, parse_idx
+from mfcredit.data import MNIST, DataError, DatasetSpec, FileSpec, parse_idx
 
-REPO_DATA = Path(mf.data.__file__).resolve().parents[1] / "data"
+REPO_DATA = mf.utils.REPO / "data"
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
@@ -61,14 +60,14 @@ def mnist_copy(tmp_path):
 
 def test_missing_file(mnist_copy):
     (mnist_copy / "mnist" / "t10k-labels-idx1-ubyte.gz").unlink()
-    with pytest.raises(mf.DataError, match=r"t10k-labels-idx1-ubyte.gz: file is missing.*ff7bcfd4"):
+    with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte.gz: file is missing.*ff7bcfd4"):
         mf.load_dataset("mnist", root=mnist_copy)
 
 
 def test_truncated_gzip(mnist_copy):
     p = mnist_copy / "mnist" / "train-labels-idx1-ubyte.gz"
     p.write_bytes(p.read_bytes()[:1000])
-    with pytest.raises(mf.DataError, match=r"train-labels-idx1-ubyte.gz: not a complete gzip.*65a50cbb"):
+    with pytest.raises(DataError, match=r"train-labels-idx1-ubyte.gz: not a complete gzip.*65a50cbb"):
         mf.load_dataset("mnist", root=mnist_copy)
 
 
@@ -77,7 +76,7 @@ def test_altered_content(mnist_copy):
     content = bytearray(gzip.decompress(p.read_bytes()))
     content[100] = (content[100] + 1) % 10  # one label changed: still a valid IDX file
     p.write_bytes(gzip.compress(bytes(content)))
-    with pytest.raises(mf.DataError, match=r"t10k-labels-idx1-ubyte.gz: SHA-256.*expected ff7bcfd4"):
+    with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte.gz: SHA-256.*expected ff7bcfd4"):
         mf.load_dataset("mnist", root=mnist_copy)
 
 
@@ -85,7 +84,7 @@ def test_other_dataset_in_place(mnist_copy):
     """A test-labels file where the training labels belong: caught by the checksum."""
     d = mnist_copy / "mnist"
     shutil.copy(d / "t10k-labels-idx1-ubyte.gz", d / "train-labels-idx1-ubyte.gz")
-    with pytest.raises(mf.DataError, match="train-labels-idx1-ubyte.gz: SHA-256"):
+    with pytest.raises(DataError, match="train-labels-idx1-ubyte.gz: SHA-256"):
         mf.load_dataset("mnist", root=mnist_copy)
 
 
@@ -96,13 +95,13 @@ def idx_bytes(arr: np.ndarray) -> bytes:
 def test_parse_idx_errors():
     a = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
     assert np.array_equal(parse_idx(idx_bytes(a), (2, 3, 4)), a)
-    with pytest.raises(mf.DataError, match="bad magic"):
+    with pytest.raises(DataError, match="bad magic"):
         parse_idx(b"\x00\x00\x09\x03" + idx_bytes(a)[4:], (2, 3, 4))
-    with pytest.raises(mf.DataError, match="dimensions"):
+    with pytest.raises(DataError, match="dimensions"):
         parse_idx(idx_bytes(a), (2, 3, 5))
-    with pytest.raises(mf.DataError, match="3 dimensions, expected 1"):
+    with pytest.raises(DataError, match="3 dimensions, expected 1"):
         parse_idx(idx_bytes(a), (24,))
-    with pytest.raises(mf.DataError, match="data bytes"):
+    with pytest.raises(DataError, match="data bytes"):
         parse_idx(idx_bytes(a)[:-1], (2, 3, 4))
 
 
@@ -209,7 +208,7 @@ def test_corrupt_only_mirror_leaves_nothing(tmp_path, serve):
     bad = dict(files)
     bad["t10k-labels-idx1-ubyte.gz"] = files["t10k-labels-idx1-ubyte.gz"][:-9]  # truncated download
     spec = DatasetSpec(**{**spec.__dict__, "mirrors": (serve(bad),)})
-    with pytest.raises(mf.DataError, match="could not download a valid t10k-labels-idx1-ubyte.gz"):
+    with pytest.raises(DataError, match="could not download a valid t10k-labels-idx1-ubyte.gz"):
         mf.load_dataset(spec=spec, root=tmp_path, download=True)
     assert not (tmp_path / "tiny" / "t10k-labels-idx1-ubyte.gz").exists()
     assert not (tmp_path / "tiny" / ".staging").exists()
@@ -219,7 +218,7 @@ def test_unreachable_and_stalled_servers(tmp_path, serve):
     spec, files, _ = tiny_dataset()
     stalled = serve(files, stall=set(files))
     spec = DatasetSpec(**{**spec.__dict__, "mirrors": (closed_port_url(), stalled)})
-    with pytest.raises(mf.DataError) as err:
+    with pytest.raises(DataError) as err:
         mf.load_dataset(spec=spec, root=tmp_path, download=True, timeout=1.0)
     msg = str(err.value)
     assert "could not download" in msg and "127.0.0.1" in msg
@@ -234,7 +233,7 @@ def test_partial_download_leaves_nothing(tmp_path, serve, mode):
     spec, files, _ = tiny_dataset()
     url = serve(files, cut={"train-images-idx3-ubyte.gz"}, cut_mode=mode)
     spec = DatasetSpec(**{**spec.__dict__, "mirrors": (url,)})
-    with pytest.raises(mf.DataError, match=r"(?s)could not download a valid train-images-idx3-ubyte.gz.*127\.0\.0\.1"):
+    with pytest.raises(DataError, match=r"(?s)could not download a valid train-images-idx3-ubyte.gz.*127\.0\.0\.1"):
         mf.load_dataset(spec=spec, root=tmp_path, download=True, timeout=1.0)
     left = sorted(p.name for p in (tmp_path / "tiny").rglob("*"))
     assert "train-images-idx3-ubyte.gz" not in left and ".staging" not in left, left
@@ -278,7 +277,7 @@ def test_cifar_malicious_pickle_refused(tmp_path):
     blob = cifar_archive(lambda name: pickle.dumps(evil))
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "cifar-10-python.tar.gz").write_bytes(blob)
-    with pytest.raises(mf.DataError, match="refusing to unpickle"):
+    with pytest.raises(DataError, match="refusing to unpickle"):
         mf.load_dataset(spec=cifar_spec(blob), root=tmp_path)
     assert not evil.marker.exists()
 
@@ -287,5 +286,5 @@ def test_cifar_wrong_md5(tmp_path):
     blob = cifar_archive()
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "cifar-10-python.tar.gz").write_bytes(blob + b"x")
-    with pytest.raises(mf.DataError, match="MD5"):
+    with pytest.raises(DataError, match="MD5"):
         mf.load_dataset(spec=cifar_spec(blob), root=tmp_path)

@@ -10,14 +10,14 @@ seed is fixed, so the test is deterministic.
 import torch
 
 import mfcredit as mf
-from conftest import random_net
+from mfcredit.gbp import random_net
 
 S = 20_000
 
 
 def test_mean_field_moments_match_monte_carlo():
     widths = (60, 30, 20, 5)
-    net = random_net(widths, seed=3)
+    net = random_net(widths, mf.generator(3))
     g = torch.Generator().manual_seed(11)
     x = torch.rand(4, widths[0], generator=g, dtype=torch.float64)
     a = x
@@ -46,6 +46,6 @@ def test_sampled_presence_and_slab_moments():
     present = (W != 0).double().mean(0)
     assert torch.allclose(present, 1 - pi[0], atol=5 * 0.5 / 100_000 ** 0.5)
     assert torch.all(W[:, 0] == 1.0) and torch.all(W[:, 2] == 0.0)
-    mu, var = mf.moments(pi, m, xi)
+    mu, var = mf.layers.moments(pi, m, xi)
     assert torch.allclose(W.mean(0), mu[0], atol=0.05)
     assert torch.allclose(W.var(0), var[0], rtol=0.05, atol=1e-12)

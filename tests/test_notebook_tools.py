@@ -2,6 +2,7 @@
 the committed notebooks as a reader meets them (figures inline, one parameters cell, short cells,
 links that resolve, the same cells as their sources)."""
 import base64
+import math
 import re
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import jupytext  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import nbformat  # noqa: E402
 import pytest  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 import mfcredit as mf  # noqa: E402
 from mfcredit.pipeline import check_parameters, strip_metadata  # noqa: E402
@@ -183,3 +186,51 @@ def test_no_tracked_text_cites_a_file_outside_the_repository():
             and p.suffix in (".py", ".md", ".ipynb", ".json", ".txt", ".yml", ".cff", "")
             and "paper" + ".md" in p.read_text(errors="ignore")]
     assert not hits, hits
+
+
+def test_one_repository_root():
+    assert mf.nb.REPO == mf.utils.REPO and (mf.utils.REPO / "mfcredit" / "__init__.py").is_file()
+
+
+# ---------------------------------------------------------------- properties (hypothesis)
+
+#: 300 examples per property, the same ones on every run (derandomize): CI is reproducible.
+SETTINGS = settings(max_examples=300, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+def _int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _num(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+@SETTINGS
+@given(st.one_of(st.booleans(), st.integers(-2, 3), st.text(max_size=6), st.none(), st.floats(),
+                 st.sampled_from(["false", "False", " TRUE ", "yes", "no", "0", "1", "", "maybe"])))
+def test_notebook_quick_flag(value):
+    truthy = value is True or (_int(value) and value == 1) or (isinstance(value, str) and value.strip().lower() in ("true", "1", "yes"))
+    falsy = value is False or (_int(value) and value == 0) or (isinstance(value, str) and value.strip().lower() in ("false", "0", "no", ""))
+    if truthy or falsy:
+        assert mf.nb.as_bool("quick", value) is bool(truthy)
+    else:
+        with pytest.raises(ValueError, match="'quick'"):
+            mf.nb.as_bool("quick", value)
+
+
+@SETTINGS
+@given(st.one_of(st.integers(-10, 10), st.floats(allow_nan=True), st.booleans(), st.text(max_size=3), st.none()),
+       st.sampled_from([int, float]))
+def test_notebook_param(value, kind):
+    if kind is int:
+        ok = _int(value) and 1 <= value <= 5
+    else:
+        ok = _num(value) and 0 <= value <= 1
+    lo, hi = (1, 5) if kind is int else (0, 1)
+    if ok:
+        assert mf.nb.Param(kind, lo, hi).check("n", value) == value
+    else:
+        with pytest.raises(ValueError, match="'n'"):
+            mf.nb.Param(kind, lo, hi).check("n", value)

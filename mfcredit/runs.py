@@ -1,0 +1,155 @@
+"""A training run's record (:class:`Run`), saving and loading it, and the checkpoint of a run in progress.
+
+    mf.runs.save_run(run, "runs/seed0")      # config.json, metrics.json, params.pt
+    run = mf.runs.load_run("runs/seed0")
+
+Every file is written atomically (a killed writer leaves the old version or none, never half of
+one) and read with ``weights_only=True``, so a shared file cannot execute code.
+"""
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from .config import TrainConfig
+from .model import build
+from .utils import atomic_write_bytes, default_mode
+
+#: Version of the saved files; 2: one network per checkpoint, the plain network's weights under 'w'.
+FORMAT_VERSION = 2
+
+
+class RunFileError(RuntimeError):
+    """A saved run or checkpoint is missing, damaged or does not match its config."""
+
+
+@dataclass
+class Run:
+    """A finished training run: its recipe, seed, per-epoch metrics and final parameters.
+
+    ``params`` maps 'pi', 'm', 'xi' (a 'gbp' run) or 'w' (a 'bp' run) to one (N_l, N_{l-1}) tensor
+    per layer. ``metrics`` maps each of :data:`mfcredit.training.METRIC_KEYS` to one value per epoch;
+    test errors are in percent.
+    """
+
+    config: TrainConfig
+    seed: int
+    metrics: dict
+    params: dict
+    info: dict = field(default_factory=dict)
+
+    def network(self, device="cpu"):
+        """Rebuild the trained network (MFNet or PlainNet) from ``params``."""
+        net = build(self.config.model, self.config.widths, dtype=getattr(torch, self.config.dtype), device=device)
+        return net.load_(self.params)
+
+    def final(self, metric: str | None = None) -> float:
+        """Last recorded test error (%) for ``metric`` (default: the recipe's test_metric)."""
+        return self.metrics[f"test_error_{metric or self.config.test_metric}"][-1]
+
+
+def save_run(run: Run, folder: str | Path) -> Path:
+    """Save config.json, metrics.json and params.pt into ``folder``, atomically: everything is
+    written to a temporary sibling folder which is then renamed into place."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        tmp.chmod(default_mode(directory=True))  # mkdtemp's 0o700 would hide the entry from other users
+        (tmp / "config.json").write_text(json.dumps(run.config.to_dict(), indent=1, sort_keys=True))
+        (tmp / "metrics.json").write_text(json.dumps({"seed": run.seed, "info": run.info, "metrics": run.metrics},
+                                                     indent=1, sort_keys=True))
+        buf = io.BytesIO()
+        torch.save({k: [t.contiguous() for t in v] for k, v in run.params.items()}, buf)
+        (tmp / "params.pt").write_bytes(buf.getvalue())
+        if folder.exists():
+            old = folder.with_name(f".{folder.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            folder.rename(old)
+            tmp.rename(folder)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder
+
+
+def _read(folder: Path):
+    """(config, metrics.json content, params) of a saved run, or RunFileError saying what is wrong."""
+    try:
+        cfg = TrainConfig.from_dict(json.loads((folder / "config.json").read_text()))
+        meta = json.loads((folder / "metrics.json").read_text())
+        params = torch.load(folder / "params.pt", weights_only=True, map_location="cpu")
+    except FileNotFoundError as e:
+        raise RunFileError(f"{folder}: incomplete saved run, missing {Path(e.filename).name}") from None
+    except (json.JSONDecodeError, ValueError, TypeError) as e:
+        raise RunFileError(f"{folder}: damaged saved run ({e})") from None
+    except Exception as e:  # torch's unpickler refuses anything that is not plain tensors
+        raise RunFileError(f"{folder}/params.pt: refused to load ({type(e).__name__}: {str(e).splitlines()[0]})") from None
+    if cfg.model == "bp" and isinstance(params, dict) and set(params) == {"m"}:
+        params = {"w": params["m"]}  # saved before format 2, which kept the plain weights under 'm'
+    return cfg, meta, params
+
+
+def load_run(folder: str | Path, expect_config: TrainConfig | None = None) -> Run:
+    """Load a run saved by :func:`save_run`; shapes are checked against the saved (or expected) config."""
+    folder = Path(folder)
+    cfg, meta, params = _read(folder)
+    if expect_config is not None and cfg != expect_config:
+        raise RunFileError(f"{folder}: saved with a different config than the one expected")
+    keys = ("w",) if cfg.model == "bp" else ("pi", "m", "xi")
+    shapes = [(b, a) for a, b in zip(cfg.widths[:-1], cfg.widths[1:])]
+    if not isinstance(params, dict) or set(params) != set(keys):
+        found = sorted(params) if isinstance(params, dict) else type(params)
+        raise RunFileError(f"{folder}/params.pt: expected tensors {keys}, found {found}")
+    for k in keys:
+        got = [tuple(t.shape) for t in params[k]]
+        if got != shapes:
+            raise RunFileError(f"{folder}/params.pt: {k} has layer shapes {got}, config widths need {shapes}")
+    return Run(cfg, meta["seed"], meta["metrics"], params, meta.get("info", {}))
+
+
+# ---------------------------------------------------------------- checkpoints of a run in progress
+
+def save_checkpoint(path: Path, cfg: TrainConfig, seed: int, epochs_done: int, wall: float, net, opt,
+                    generators, metrics: dict) -> None:
+    """Write the whole state of a run after ``epochs_done`` epochs atomically to ``path``: parameters,
+    Adam (None when it is re-created every epoch), every generator's state, the metrics so far."""
+    buf = io.BytesIO()
+    torch.save({"format": FORMAT_VERSION, "config": cfg.to_dict(), "seed": int(seed), "epochs_done": epochs_done,
+                "wall_s": wall, "params": [p.detach().cpu() for p in net.parameters()],
+                "adam": None if opt is None else opt.state_dict(),
+                "generators": [g.get_state() for g in generators], "metrics": metrics}, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def load_checkpoint(path: Path, cfg: TrainConfig, seed: int, net, generators, metrics: dict):
+    """Restore a checkpoint into (net, generators, metrics); return (epochs done, wall time, Adam state)."""
+    try:
+        ck = torch.load(path, weights_only=True, map_location="cpu")
+    except Exception as e:
+        raise RunFileError(f"{path}: unreadable checkpoint ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
+                           "delete it to start this run over") from None
+    if not isinstance(ck, dict) or ck.get("format") != FORMAT_VERSION:
+        raise RunFileError(f"{path}: not a checkpoint of this version of mfcredit; delete it to start over")
+    if ck.get("config") != cfg.to_dict() or ck.get("seed") != int(seed):
+        raise RunFileError(f"{path}: checkpoint of another config or seed (saved for seed {ck.get('seed')}); "
+                           "delete it to start over")
+    params = list(net.parameters())
+    if len(ck["params"]) != len(params) or any(a.shape != b.shape for a, b in zip(ck["params"], params)):
+        raise RunFileError(f"{path}: checkpoint tensors do not match the network's shapes; delete it to start over")
+    with torch.no_grad():
+        for p, saved in zip(params, ck["params"]):
+            p.copy_(saved)
+    for g, state in zip(generators, ck["generators"]):
+        g.set_state(state)
+    metrics.update(ck["metrics"])
+    return int(ck["epochs_done"]), float(ck["wall_s"]), ck["adam"]

@@ -1,0 +1,192 @@
+"""The training loop: one recipe (a :class:`TrainConfig`), one seed, one network, one :class:`Run`.
+
+    run = mf.train(mf.TrainConfig(epochs=20), seed=0)
+    run.metrics["test_error_sampled"][-1]      # % error of a freshly sampled sub-network
+    net = run.network()                        # the trained MFNet
+    runs = [mf.cached_train(cfg, seed=s) for s in range(5)]   # several seeds: one after another
+
+The loop (Li & Huang, PRL 125, 178301 (2020), arXiv:2001.03354): per epoch, reshuffle; Adam
+(re-created every epoch if the recipe says so) with decoupled weight decay; after every step,
+project pi into [0, 1] and xi onto >= 0. The loss is the batch-mean cross-entropy of the noisy
+mean-field pass; its gradient, gBP, is the hand-written backward of
+:class:`mfcredit.layers.MeanFieldLinear`, checked against autograd in tests/test_gbp.py.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import BatchSampler, RandomSampler
+from tqdm import tqdm
+
+from .analysis import evaluate
+from .config import TrainConfig
+from .data import Data, load_dataset
+from .model import MFNet, PlainNet
+from .runs import FORMAT_VERSION, Run, load_checkpoint, save_checkpoint
+from .utils import generator, num_threads
+
+METRIC_KEYS = ("epoch", "lr", "train_loss", "test_error_sampled", "test_error_mf_noisy", "test_error_mf_mean")
+
+
+class DivergenceError(FloatingPointError):
+    """Training produced a NaN or infinite loss or parameter."""
+
+
+def lr_at(cfg: TrainConfig, epoch: int) -> float:
+    """Learning rate of 0-based ``epoch``: halved every ``lr_halve_every`` epochs (0 = constant)."""
+    return cfg.lr * (0.5 ** (epoch // cfg.lr_halve_every) if cfg.lr_halve_every else 1.0)
+
+
+def init_network(cfg: TrainConfig, generator: torch.Generator, device="cpu") -> MFNet | PlainNet:
+    """The recipe's network, initialised from ``generator`` (m ~ init_m_std N(0, 1), pi = init_pi,
+    xi ~ init_xi U(0, 1); the plain network's W as the ensemble's m)."""
+    dtype = getattr(torch, cfg.dtype)
+    if cfg.model == "gbp":
+        return MFNet(cfg.widths, dtype=dtype, device=device).init_(cfg.init_m_std, cfg.init_xi, cfg.init_pi, generator)
+    return PlainNet(cfg.widths, dtype=dtype, device=device).init_(cfg.init_m_std, generator)
+
+
+def adam(net, cfg: TrainConfig, lr: float, device: torch.device) -> torch.optim.Optimizer:
+    """Adam over every parameter tensor (one per layer). The decoupled decay of AdamW is applied
+    by ``net.decay_`` just before each step, which is the order AdamW uses; the fused kernel is
+    one pass over all tensors (CPU and CUDA)."""
+    return torch.optim.Adam(net.parameters(), lr=lr, betas=cfg.adam_betas, eps=cfg.adam_eps,
+                            fused=device.type in ("cpu", "cuda"))
+
+
+def train_step(net, opt, xb: torch.Tensor, yb: torch.Tensor, generator: torch.Generator, cfg: TrainConfig,
+               lr: float) -> torch.Tensor:
+    """One step on a batch xb (B, N_0), yb (B,): forward (the noisy mean-field pass for an MFNet),
+    cross-entropy, backward (gBP), decoupled decay, Adam, projection. Returns the batch loss (detached)."""
+    mean_field = isinstance(net, MFNet)
+    logits = net(xb, noise=True, generator=generator) if mean_field else net(xb)
+    loss = F.cross_entropy(logits, yb, reduction="none").mean()
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if cfg.weight_decay:
+        factor = 1.0 - lr * cfg.weight_decay
+        net.decay_(factor, cfg.decay_pi) if mean_field else net.decay_(factor)
+    opt.step()
+    if mean_field:
+        net.project_()
+    return loss.detach()
+
+
+def train_epoch(net, opt, batches, x: torch.Tensor, y: torch.Tensor, generator, cfg: TrainConfig, lr: float,
+                epoch: int) -> float:
+    """One pass over the shuffled ``batches`` (lists of indices); the mean training loss.
+    Raises :class:`DivergenceError` at the first NaN or infinite loss or parameter."""
+    total, count = 0.0, 0
+    for batch, idx in enumerate(batches):
+        idx = torch.tensor(idx, device=x.device)
+        loss = train_step(net, opt, x[idx], y[idx], generator, cfg, lr)
+        if not torch.isfinite(loss):
+            raise DivergenceError(f"training diverged at epoch {epoch + 1}, batch {batch + 1}: loss = {loss.item()} "
+                                  f"(lr = {lr}); try a smaller lr or check the data")
+        total += loss.double().item() * len(idx)
+        count += len(idx)
+    if not all(torch.isfinite(p).all() for p in net.parameters()):
+        raise DivergenceError(f"training diverged at epoch {epoch + 1}: a parameter became NaN or infinite")
+    return total / count
+
+
+def _tensors(cfg: TrainConfig, data: Data | None, device: torch.device):
+    """(x_train, y_train, x_test, y_test) on ``device``: the first ``cfg.n_train`` training examples."""
+    dtype = getattr(torch, cfg.dtype)
+    if data is None:
+        data = load_dataset(cfg.dataset, n_train=cfg.n_train, dtype=dtype)
+    x_train, y_train = data.x_train[: cfg.n_train].to(device, dtype), data.y_train[: cfg.n_train].to(device)
+    if x_train.shape[1] != cfg.widths[0]:
+        raise ValueError(f"input size {x_train.shape[1]} does not match widths[0] = {cfg.widths[0]}")
+    if len(x_train) < cfg.n_train:
+        raise ValueError(f"config asks for n_train={cfg.n_train} but the data has {len(x_train)} training examples")
+    return x_train, y_train, data.x_test.to(device, dtype), data.y_test.to(device)
+
+
+def _resume(checkpoint: str | Path | None, device: torch.device, state: dict):
+    """(first epoch, wall time so far, Adam or None): restored from ``checkpoint`` into the run's
+    ``state`` (net, generators, metrics) if that file exists, else a fresh start."""
+    if checkpoint is None or not Path(checkpoint).exists():
+        return 0, 0.0, None
+    start, wall, adam_state = load_checkpoint(Path(checkpoint), **state)
+    opt = None
+    if adam_state is not None:
+        opt = adam(state["net"], state["cfg"], lr_at(state["cfg"], start), device)
+        opt.load_state_dict(adam_state)
+    return start, wall, opt
+
+
+def _epoch_row(cfg: TrainConfig, epoch: int, lr: float, train_loss: float, net, x_test, y_test, g_eval) -> dict:
+    """One row of metrics; the test errors are NaN in epochs that :attr:`TrainConfig.eval_every` skips."""
+    evaluated = (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs
+    errs = evaluate(net, x_test, y_test, g_eval) if evaluated else {}
+    row = {"epoch": epoch + 1, "lr": lr, "train_loss": train_loss}
+    row.update({f"test_error_{k}": errs.get(k, math.nan) for k in ("sampled", "mf_noisy", "mf_mean")})
+    return row
+
+
+def train(config: TrainConfig | None = None, seed: int = 0, data: Data | None = None, progress: bool | None = None,
+          threads: int | None = None, device: str | torch.device = "cpu",
+          on_epoch_end: Callable[[int, dict, object], None] | None = None,
+          checkpoint: str | Path | None = None, checkpoint_every: float = 30.0) -> Run:
+    """Train one network with ``config`` from ``seed``; return a :class:`Run`.
+
+    Args:
+        data: a :class:`Data`; default loads ``config.dataset`` with its first ``config.n_train`` images.
+        progress: a tqdm bar (default: yes, unless $MFCREDIT_PROGRESS is 0).
+        threads: torch threads for this call (default $MFCREDIT_THREADS, else the fastest measured here).
+        device: 'cpu' or 'cuda' (parameters, data and noise generators all live there).
+        on_epoch_end: called as ``f(epoch, metrics_row, net)`` after each epoch.
+        checkpoint: a file, written at the end of an epoch at most every ``checkpoint_every`` seconds
+            (0: every epoch) and after the last one. If it exists, training resumes from it, to the
+            same numbers as an uninterrupted run. :func:`mfcredit.cached_train` deletes it at the end.
+    Raises:
+        DivergenceError: naming the epoch and batch where the loss became NaN or infinite.
+    """
+    cfg = config or TrainConfig()
+    if progress is None:  # batch runs (make figures) set MFCREDIT_PROGRESS=0: no bars in the notebooks
+        progress = os.environ.get("MFCREDIT_PROGRESS", "1") != "0"
+    device = torch.device(device)
+    x_train, y_train, x_test, y_test = _tensors(cfg, data, device)
+    with num_threads(threads) as n_threads:
+        noise = generator(seed, device)  # initialisation, then the training noise
+        g_eval = generator(seed + 7_777_777, device)  # evaluation draws: independent of eval_every
+        g_shuffle = torch.Generator().manual_seed(seed + 1)  # shuffling runs on the CPU
+        batches = BatchSampler(RandomSampler(range(len(x_train)), generator=g_shuffle), cfg.batch_size, drop_last=False)
+        net = init_network(cfg, noise, device)
+        metrics = {k: [] for k in METRIC_KEYS}
+        state = dict(cfg=cfg, seed=seed, net=net, generators=(noise, g_eval, g_shuffle), metrics=metrics)
+        start, wall_before, opt = _resume(checkpoint, device, state)
+        t0 = last_save = time.perf_counter()
+        bar = tqdm(range(start, cfg.epochs), desc=f"{cfg.model} seed {seed}", disable=not progress, leave=False,
+                   initial=start, total=cfg.epochs)
+        for epoch in bar:
+            lr = lr_at(cfg, epoch)
+            if opt is None or cfg.reset_adam_every_epoch:
+                opt = adam(net, cfg, lr, device)
+            for group in opt.param_groups:
+                group["lr"] = lr
+            loss = train_epoch(net, opt, batches, x_train, y_train, noise, cfg, lr, epoch)
+            row = _epoch_row(cfg, epoch, lr, loss, net, x_test, y_test, g_eval)
+            for k in METRIC_KEYS:
+                metrics[k].append(row[k])
+            if not math.isnan(row["test_error_sampled"]):
+                bar.set_postfix(loss=f"{row['train_loss']:.3f}", err=f"{row[f'test_error_{cfg.test_metric}']:.2f}%")
+            if on_epoch_end is not None:
+                on_epoch_end(epoch, row, net)
+            now = time.perf_counter()
+            if checkpoint is not None and (now - last_save >= checkpoint_every or epoch + 1 == cfg.epochs):
+                keep = None if cfg.reset_adam_every_epoch else opt  # a reset Adam carries nothing over
+                save_checkpoint(Path(checkpoint), epochs_done=epoch + 1, wall=wall_before + now - t0, opt=keep, **state)
+                last_save = now
+        wall = wall_before + time.perf_counter() - t0
+        bar.close()
+    info = {"wall_s": wall, "epoch_s": wall / cfg.epochs, "threads": n_threads, "device": str(device),
+            "resumed_from_epoch": start, "torch": torch.__version__, "format": FORMAT_VERSION}
+    return Run(cfg, seed, metrics, net.state(), info)

@@ -96,33 +96,33 @@ def floor_fn(kind, widths):
 
 
 def markdown(out) -> str:
-    """The README's benchmark block, written from the measured numbers."""
+    """The benchmark block of docs/performance.md, written from the measured numbers."""
     st, t, f, rr = out["steps_s"], out["threads"], out.get("floor"), out["ratio_rounds"]
     ms = lambda v: f"{1e3 * v:.2f} ms"  # noqa: E731
     rows = [
-        "| what | mean-field (gBP) | plain (BP) | ratio | target |",
-        "|---|---|---|---|---|",
+        "| what | mean-field (gBP) | plain (BP) | ratio |",
+        "|---|---|---|---|",
         f"| training step, 784-100-100-10, batch 500, {t} threads | {ms(out['mf_step_s'])} | {ms(out['plain_step_s'])} | "
-        f"**{out['ratio']:.2f}** (per round: {rr['min']:.2f} to {rr['max']:.2f}, median {rr['median']:.2f}) | ≤ 2.2 |",
+        f"**{out['ratio']:.2f}** (per round: {rr['min']:.2f} to {rr['max']:.2f}, median {rr['median']:.2f}) |",
         f"| training step, 784-1000-1000-10, batch 500, {t} threads | {ms(st[f'gbp_wide_{t}t'])} | {ms(st[f'bp_wide_{t}t'])} | "
-        f"**{out['ratio_wide']:.2f}** | (report) |",
+        f"**{out['ratio_wide']:.2f}** |",
     ]
     for n in sorted(out["ratio_by_threads"]):
         if n != t:
             rows.append(f"| training step, paper shape, {n} thread{'s' if n > 1 else ''} | {ms(st[f'gbp_paper_{n}t'])} | "
-                        f"{ms(st[f'bp_paper_{n}t'])} | {out['ratio_by_threads'][n]:.2f} | |")
+                        f"{ms(st[f'bp_paper_{n}t'])} | {out['ratio_by_threads'][n]:.2f} |")
     if f:
         rows.append(f"| floor: the step's matrix products (+ noise draws), paper shape | {ms(f['mf_matmul_and_noise_s'])} | "
-                    f"{ms(f['plain_matmul_s'])} | {f['ratio_floor']:.2f} × a plain step | |")
+                    f"{ms(f['plain_matmul_s'])} | {f['ratio_floor']:.2f} × a plain step |")
     rows += [
         "",
-        "| what | measured | target |",
-        "|---|---|---|",
-        f"| one paper-recipe epoch (20 steps + three test evaluations) | {out['epoch_s']:.3f} s | |",
+        "| what | measured |",
+        "|---|---|",
+        f"| one paper-recipe epoch (20 steps + three test evaluations) | {out['epoch_s']:.3f} s |",
         f"| perturbation figure (3 curves × 11 fractions × 10 samples, one model) | {out['perturbation_s']:.1f} s "
-        f"(+{out['perturbation_peak_rss_growth_mib']:.0f} MiB peak) | ≤ 30 s |",
+        f"(+{out['perturbation_peak_rss_growth_mib']:.0f} MiB peak) |",
         f"| entropy of every connection, 784-100-100-100-10 | {out['entropy_s']:.2f} s "
-        f"(+{out['entropy_peak_rss_growth_mib']:.0f} MiB peak) | ≤ 5 s |",
+        f"(+{out['entropy_peak_rss_growth_mib']:.0f} MiB peak) |",
         "",
         f"Machine: {out['machine']}; device {out['device']}; fastest thread count: {t}.",
     ]
@@ -186,7 +186,7 @@ def main():
     if not args.quick:
         target.write_text(json.dumps(out, indent=1) + "\n")
         if dev.type == "cpu":
-            mf.utils.replace_marked_block(Path(__file__).resolve().parents[1] / "README.md", "bench", markdown(out))
+            mf.utils.replace_marked_block(Path(__file__).resolve().parents[1] / "docs" / "performance.md", "bench", markdown(out))
     rr = out["ratio_rounds"]
     w = max(map(len, out))
     for key, v in out.items():

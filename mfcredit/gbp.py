@@ -9,7 +9,7 @@ three ways, for reading and for checking one another (tests/test_gbp.py, noteboo
 The loss is the batch-mean cross-entropy of the mean-field pass z^l = G^l + sqrt(Delta^l) eps^l with
 the noise eps held fixed. Notation (one layer l with fan-in N = N_{l-1}, s = 1/sqrt(N), B examples):
     a_j   layer input (B, N)          z_k, eps_k   pre-activation and its noise (B, N_l)
-    D_k = sqrt(N (Delta_k + 1e-20))   the unscaled standard deviation of z_k (B, N_l)
+    sigma_k = sqrt(N (Delta_k + 1e-20))   the unscaled standard deviation of z_k (B, N_l)
     delta_k = dL/dz_k                 so delta^L = (softmax(z^L) - y)/B
 """
 from __future__ import annotations
@@ -33,14 +33,14 @@ def gbp_gradients(net: MFNet, x: torch.Tensor, y: torch.Tensor, eps: Sequence[to
         'delta': [...] the error dL/dz^l of every layer, shape (B, N_l).
     """
     B = x.shape[0]
-    acts, zs, Ds = [x], [], []
+    acts, zs, sigmas = [x], [], []
     with torch.no_grad():
         for l, layer in enumerate(net.layers):
             G, Delta = layer.field(acts[-1])
-            D = torch.sqrt(layer.n_in * (Delta + SQRT_EPS))
+            sigma = torch.sqrt(layer.n_in * (Delta + SQRT_EPS))  # sqrt(N Delta): sd without the 1/sqrt(N)
             z = G + torch.sqrt(Delta + SQRT_EPS) * eps[l]
             zs.append(z)
-            Ds.append(D)
+            sigmas.append(sigma)
             acts.append(torch.relu(z) if l < len(net.layers) - 1 else z)
 
         onehot = torch.nn.functional.one_hot(y, zs[-1].shape[1]).to(x.dtype)
@@ -52,14 +52,14 @@ def gbp_gradients(net: MFNet, x: torch.Tensor, y: torch.Tensor, eps: Sequence[to
             mu, var = layer.moments()
             a, s = acts[l], layer.scale
             grads["delta"][l] = delta
-            r = delta * eps[l] / Ds[l]  # delta_k eps_k / D_k, (B, N_l)
+            r = delta * eps[l] / sigmas[l]  # delta_k eps_k / sigma_k, (B, N_l)
             a2 = a * a
             da = delta.T @ a  # sum_b delta_k a_j
-            ra2 = r.T @ a2  # sum_b (delta_k eps_k / D_k) a_j^2
+            ra2 = r.T @ a2  # sum_b (delta_k eps_k / sigma_k) a_j^2
             grads["m"].insert(0, s * ((1 - pi) * da + ra2 * mu * pi))
             grads["xi"].insert(0, s * 0.5 * ra2 * (1 - pi))
             grads["pi"].insert(0, -s * (da * m + 0.5 * ra2 * ((2 * pi - 1) * m * m + xi)))
-            if l > 0:  # error of the layer below: f'(z) s sum_k [mu_ki delta_k + var_ki a_i delta_k eps_k / D_k]
+            if l > 0:  # error of the layer below: f'(z) s sum_k [mu_ki delta_k + var_ki a_i delta_k eps_k / sigma_k]
                 fprime = (zs[l - 1] > 0).to(x.dtype)
                 delta = fprime * s * (delta @ mu + a * (r @ var))
     return grads

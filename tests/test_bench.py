@@ -1,4 +1,4 @@
-"""The benchmark's own arithmetic: block timing and the README table (not the machine's speed)."""
+"""The benchmark's own arithmetic: block timing and the performance table (not the machine's speed)."""
 import importlib.util
 from pathlib import Path
 
@@ -38,9 +38,9 @@ def test_markdown_reports_the_measured_numbers(bench):
         "entropy_s": 0.4, "entropy_peak_rss_growth_mib": 190.0, "machine": "test machine", "device": "cpu",
     }
     md = bench.markdown(out)
-    assert "| 3.00 ms | 1.25 ms | **2.40** (per round: 2.30 to 2.60, median 2.45) | ≤ 2.2 |" in md
-    assert "**2.00** | (report) |" in md
+    assert "| 3.00 ms | 1.25 ms | **2.40** (per round: 2.30 to 2.60, median 2.45) |" in md
+    assert "**2.00** |" in md
     assert "paper shape, 1 thread | 4.00 ms | 2.00 ms | 2.00 |" in md
-    assert "| one paper-recipe epoch (20 steps + three test evaluations) | 0.200 s | |" in md
-    assert "6.0 s (+30 MiB peak) | ≤ 30 s |" in md
+    assert "| one paper-recipe epoch (20 steps + three test evaluations) | 0.200 s |" in md
+    assert "6.0 s (+30 MiB peak) |" in md
     assert "fastest thread count: 2." in md

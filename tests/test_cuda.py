@@ -1,4 +1,4 @@
-"""The same code on a CUDA device (skipped where there is none: the development machine has none)."""
+"""The same code on a CUDA device (skipped where there is none)."""
 import pytest
 import torch
 

@@ -102,9 +102,9 @@ def markdown(out) -> str:
     rows = [
         "| what | mean-field (gBP) | plain (BP) | ratio |",
         "|---|---|---|---|",
-        f"| training step, 784-100-100-10, batch 500, {t} threads | {ms(out['mf_step_s'])} | {ms(out['plain_step_s'])} | "
+        f"| training step, 784-100-100-10, batch 500, {t} thread{'s' if t > 1 else ''} | {ms(out['mf_step_s'])} | {ms(out['plain_step_s'])} | "
         f"**{out['ratio']:.2f}** (per round: {rr['min']:.2f} to {rr['max']:.2f}, median {rr['median']:.2f}) |",
-        f"| training step, 784-1000-1000-10, batch 500, {t} threads | {ms(st[f'gbp_wide_{t}t'])} | {ms(st[f'bp_wide_{t}t'])} | "
+        f"| training step, 784-1000-1000-10, batch 500, {t} thread{'s' if t > 1 else ''} | {ms(st[f'gbp_wide_{t}t'])} | {ms(st[f'bp_wide_{t}t'])} | "
         f"**{out['ratio_wide']:.2f}** |",
     ]
     for n in sorted(out["ratio_by_threads"]):
@@ -185,8 +185,8 @@ def main():
     target = Path(__file__).with_name("results.json" if dev.type == "cpu" else "results-cuda.json")
     if not args.quick:
         target.write_text(json.dumps(out, indent=1) + "\n")
-        if dev.type == "cpu":
-            mf.utils.replace_marked_block(Path(__file__).resolve().parents[1] / "docs" / "performance.md", "bench", markdown(out))
+        mf.utils.replace_marked_block(Path(__file__).resolve().parents[1] / "docs" / "performance.md",
+                                      "bench" if dev.type == "cpu" else "bench-cuda", markdown(out))
     rr = out["ratio_rounds"]
     w = max(map(len, out))
     for key, v in out.items():

@@ -141,7 +141,7 @@ interact(draw_pw, pi=FloatSlider(value=0.3, min=0, max=1, step=0.01),
 data = mf.load_dataset("mnist", n_train=n_train)
 cfg = mf.TrainConfig(epochs=epochs, n_train=n_train, batch_size=batch_size)
 untrained = mf.MFNet(cfg.widths).init_(cfg.init_m_std, cfg.init_xi, cfg.init_pi, generator=mf.generator(seed))
-run = mf.cached_train(cfg, seed=seed, data=data, progress=False)
+run = mf.sweep([(cfg, seed)])[0]  # trained once (1 thread), then served from the cache
 trained = run.network()
 x = data.x_test[0]  # one test image (a "7")
 

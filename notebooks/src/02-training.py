@@ -18,7 +18,8 @@
 #
 # *Paper figure:* Fig. 1, learning curves of gBP and BP, **reconstructed**: the recipe is the
 # authors', the exact content of their figure is not known to us. Training is cached by recipe and
-# seed (`mf.cached_train`), so rerunning this notebook does not retrain.
+# seed: `mf.sweep` trains the runs that are missing in parallel worker processes and loads the
+# others, so rerunning this notebook does not retrain.
 
 # %% tags=["parameters"]
 quick: bool = False     # True: small and fast (Binder, tests)
@@ -37,14 +38,13 @@ import mfcredit as mf
 
 mf.nb.setup(globals())
 seeds = list(range(n_seeds))
-data = mf.load_dataset("mnist", n_train=n_train)
 gbp_cfg = mf.TrainConfig(epochs=epochs, n_train=n_train, batch_size=batch_size)
 bp_cfg = gbp_cfg.replace(model="bp")
 gbp_cfg
 
 # %%
-gbp_runs = [mf.cached_train(gbp_cfg, seed=s, data=data) for s in seeds]
-bp_runs = [mf.cached_train(bp_cfg, seed=s, data=data) for s in seeds]
+runs = mf.sweep([(cfg, s) for cfg in (gbp_cfg, bp_cfg) for s in seeds])  # in parallel, cached
+gbp_runs, bp_runs = runs[:n_seeds], runs[n_seeds:]
 
 # %% [markdown]
 # ## Learning curves
@@ -146,7 +146,7 @@ mf.nb.show_markdown(f"""
 #    <details><summary>Solution</summary>
 #
 #    ```python
-#    v = mf.cached_train(mf.recipe_2022(epochs=min(epochs, 10), n_train=n_train, batch_size=batch_size), seed=0, data=data)
+#    v = mf.sweep([(mf.recipe_2022(epochs=min(epochs, 10), n_train=n_train, batch_size=batch_size), 0)])[0]
 #    print({k: round(v.final(k), 2) for k in ("sampled", "mf_noisy", "mf_mean")})
 #    ```
 #    </details>
@@ -157,10 +157,9 @@ mf.nb.show_markdown(f"""
 #    <details><summary>Solution</summary>
 #
 #    ```python
-#    small = mf.load_dataset("mnist", n_train=2000)
 #    cfg = mf.TrainConfig(epochs=min(epochs, 20), n_train=2000, batch_size=100)
-#    print(mf.cached_train(cfg, seed=0, data=small).final("sampled"),
-#          mf.cached_train(cfg.replace(model="bp"), seed=0, data=small).final("mf_mean"))
+#    g, b = mf.sweep([(cfg, 0), (cfg.replace(model="bp"), 0)])
+#    print(g.final("sampled"), b.final("mf_mean"))
 #    ```
 #    </details>
 

@@ -37,9 +37,10 @@ mf.nb.setup(globals())
 seeds = list(range(n_seeds))
 data = mf.load_dataset("mnist", n_train=n_train)
 paper_cfg = mf.TrainConfig(epochs=epochs, n_train=n_train, batch_size=batch_size)
-variant_cfg = mf.recipe_2022(epochs=variant_epochs, n_train=n_train, batch_size=batch_size)
-runs = {"paper 2020": [mf.cached_train(paper_cfg, seed=s, data=data) for s in seeds],
-        "2022 variant": [mf.cached_train(variant_cfg, seed=s, data=data) for s in seeds]}
+variant_cfg = mf.recipe_2022(epochs=variant_epochs, n_train=n_train, batch_size=batch_size,
+                             eval_every=variant_epochs)  # no learning curve is plotted: test at the end only
+trained = mf.sweep([(cfg, s) for cfg in (paper_cfg, variant_cfg) for s in seeds])
+runs = {"paper 2020": trained[:n_seeds], "2022 variant": trained[n_seeds:]}
 layers = [f"layer {l + 1} ({a}→{b})" for l, (a, b) in enumerate(zip(paper_cfg.widths[:-1], paper_cfg.widths[1:]))]
 
 # %% [markdown]

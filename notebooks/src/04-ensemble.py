@@ -41,7 +41,7 @@ mf.nb.setup(globals())
 seeds = list(range(n_seeds))
 data = mf.load_dataset("mnist", n_train=n_train)
 cfg = mf.TrainConfig(epochs=epochs, n_train=n_train, batch_size=batch_size)
-runs = [mf.cached_train(cfg, seed=s, data=data) for s in seeds]
+runs = mf.sweep([(cfg, s) for s in seeds])  # the runs of notebook 2, from the cache
 
 # %% [markdown]
 # ## Many sub-networks

@@ -76,15 +76,13 @@ print("limits reproduced (|difference| < 0.01):", bool(torch.allclose(S, torch.t
 # The paper recipe with the first $M$ training images; the test set is evaluated only at the end.
 
 # %%
-data = mf.load_dataset("mnist")
+jobs = [(mf.TrainConfig(widths=widths, n_train=M, epochs=epochs, batch_size=batch_size, eval_every=epochs), r)
+        for M in sizes for r in range(n_runs)]
 rows = []
-for M in sizes:
-    cfg = mf.TrainConfig(widths=widths, n_train=M, epochs=epochs, batch_size=batch_size, eval_every=epochs)
-    for r in range(n_runs):
-        run = mf.cached_train(cfg, seed=r, data=data)
-        S_layers = mf.layer_entropies(run.params, n_mc=n_mc, generator=mf.generator(1000 + r))
-        rows.append({"M": M, "seed": r, "test error (%)": run.final("sampled"),
-                     **{f"layer {l + 1}": s for l, s in enumerate(S_layers)}})
+for (cfg, r), run in zip(jobs, mf.sweep(jobs)):
+    S_layers = mf.layer_entropies(run.params, n_mc=n_mc, generator=mf.generator(1000 + r))
+    rows.append({"M": cfg.n_train, "seed": r, "test error (%)": run.final("sampled"),
+                 **{f"layer {l + 1}": s for l, s in enumerate(S_layers)}})
 ent = pd.DataFrame(rows)
 ent.round(3)
 

@@ -1,7 +1,9 @@
+import math
 from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import HealthCheck, settings
 
 import mfcredit as mf
 
@@ -30,3 +32,16 @@ class Malicious:
 
     def __reduce__(self):
         return (exec, (f"import pathlib; pathlib.Path({str(self.marker)!r}).write_text('pwned')",))
+
+
+#: 300 examples per property, the same ones on every run (derandomize): CI is reproducible.
+SETTINGS = settings(max_examples=300, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+def is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def is_num(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)

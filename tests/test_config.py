@@ -4,24 +4,14 @@ import json
 import math
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from conftest import SETTINGS, is_int, is_num
+from hypothesis import given
 from hypothesis import strategies as st
 
 import mfcredit as mf
 from mfcredit.config import DATASETS, METRICS
 from mfcredit.training import lr_at
 
-#: 300 examples per property, the same ones on every run (derandomize): CI is reproducible.
-SETTINGS = settings(max_examples=300, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow])
-
-
-def _int(v):
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _num(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def test_paper_recipe_defaults():
@@ -62,17 +52,17 @@ def test_config_roundtrip_json():
 VALID = {
     "model": lambda v: v in ("gbp", "bp"),
     "dataset": lambda v: v in DATASETS,
-    "n_train": lambda v: _int(v) and v >= 1,
-    "epochs": lambda v: _int(v) and v >= 1,
-    "batch_size": lambda v: _int(v) and v >= 1,
-    "eval_every": lambda v: _int(v) and v >= 1,
-    "lr_halve_every": lambda v: _int(v) and v >= 0,
-    "lr": lambda v: _num(v) and v > 0,
-    "adam_eps": lambda v: _num(v) and v > 0,
-    "init_m_std": lambda v: _num(v) and v > 0,
-    "weight_decay": lambda v: _num(v) and v >= 0,
-    "init_xi": lambda v: _num(v) and v >= 0,
-    "init_pi": lambda v: _num(v) and 0 <= v <= 1,
+    "n_train": lambda v: is_int(v) and v >= 1,
+    "epochs": lambda v: is_int(v) and v >= 1,
+    "batch_size": lambda v: is_int(v) and v >= 1,
+    "eval_every": lambda v: is_int(v) and v >= 1,
+    "lr_halve_every": lambda v: is_int(v) and v >= 0,
+    "lr": lambda v: is_num(v) and v > 0,
+    "adam_eps": lambda v: is_num(v) and v > 0,
+    "init_m_std": lambda v: is_num(v) and v > 0,
+    "weight_decay": lambda v: is_num(v) and v >= 0,
+    "init_xi": lambda v: is_num(v) and v >= 0,
+    "init_pi": lambda v: is_num(v) and 0 <= v <= 1,
     "reset_adam_every_epoch": lambda v: isinstance(v, bool),
     "decay_pi": lambda v: isinstance(v, bool),
     "test_metric": lambda v: v in METRICS,
@@ -108,7 +98,7 @@ def test_config_accepts_exactly_the_valid_values(changes):
 @given(st.one_of(st.lists(st.one_of(st.integers(-2, 3000), st.floats(), st.booleans(), st.text(max_size=2)), max_size=5),
                  st.integers(), st.none(), st.text(max_size=5)))
 def test_config_widths(widths):
-    ok = isinstance(widths, list) and len(widths) >= 2 and all(_int(w) and w >= 1 for w in widths)
+    ok = isinstance(widths, list) and len(widths) >= 2 and all(is_int(w) and w >= 1 for w in widths)
     if ok:
         assert mf.TrainConfig(widths=widths).widths == tuple(widths)
     else:

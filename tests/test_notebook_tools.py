@@ -2,7 +2,6 @@
 the committed notebooks as a reader meets them (figures inline, one parameters cell, short cells,
 links that resolve, the same cells as their sources)."""
 import base64
-import math
 import re
 from pathlib import Path
 
@@ -13,7 +12,8 @@ import jupytext  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import nbformat  # noqa: E402
 import pytest  # noqa: E402
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from conftest import SETTINGS, is_int, is_num  # noqa: E402
+from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import mfcredit as mf  # noqa: E402
@@ -70,6 +70,7 @@ def test_bad_parameters_are_named(values, match, monkeypatch):
 def test_pipeline_refuses_unknown_parameters(tmp_path):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("quick: bool = False\nepochs: int = 3")])
     nb.cells[0].metadata["tags"] = ["parameters"]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     path = tmp_path / "n.ipynb"
     nbformat.write(nb, path)
     check_parameters(path, {"quick": True, "epochs": 2})
@@ -194,25 +195,14 @@ def test_one_repository_root():
 
 # ---------------------------------------------------------------- properties (hypothesis)
 
-#: 300 examples per property, the same ones on every run (derandomize): CI is reproducible.
-SETTINGS = settings(max_examples=300, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow])
-
-
-def _int(v):
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _num(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 @SETTINGS
 @given(st.one_of(st.booleans(), st.integers(-2, 3), st.text(max_size=6), st.none(), st.floats(),
                  st.sampled_from(["false", "False", " TRUE ", "yes", "no", "0", "1", "", "maybe"])))
 def test_notebook_quick_flag(value):
-    truthy = value is True or (_int(value) and value == 1) or (isinstance(value, str) and value.strip().lower() in ("true", "1", "yes"))
-    falsy = value is False or (_int(value) and value == 0) or (isinstance(value, str) and value.strip().lower() in ("false", "0", "no", ""))
+    truthy = value is True or (is_int(value) and value == 1) or (isinstance(value, str) and value.strip().lower() in ("true", "1", "yes"))
+    falsy = value is False or (is_int(value) and value == 0) or (isinstance(value, str) and value.strip().lower() in ("false", "0", "no", ""))
     if truthy or falsy:
         assert mf.nb.as_bool("quick", value) is bool(truthy)
     else:
@@ -225,9 +215,9 @@ def test_notebook_quick_flag(value):
        st.sampled_from([int, float]))
 def test_notebook_param(value, kind):
     if kind is int:
-        ok = _int(value) and 1 <= value <= 5
+        ok = is_int(value) and 1 <= value <= 5
     else:
-        ok = _num(value) and 0 <= value <= 1
+        ok = is_num(value) and 0 <= value <= 1
     lo, hi = (1, 5) if kind is int else (0, 1)
     if ok:
         assert mf.nb.Param(kind, lo, hi).check("n", value) == value

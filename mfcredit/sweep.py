@@ -19,6 +19,7 @@ same tensors as slicing a full load, so the same run as ``mf.train(config, seed,
 """
 from __future__ import annotations
 
+import functools
 import os
 import time
 from pathlib import Path
@@ -48,12 +49,18 @@ def default_jobs(n_runs: int) -> int:
     return max(1, min(os.cpu_count() or 1, n_runs))
 
 
+@functools.lru_cache(maxsize=2)
+def _data(name: str, n_train: int):
+    """The first ``n_train`` training images of ``name`` (float32), kept by a worker for its next runs."""
+    return load_dataset(name, n_train=n_train)
+
+
 def _train_one(config: TrainConfig, seed: int, cache_dir: str):
     """In a worker: train (or load) one run with one thread through the cache at ``cache_dir``.
     Returns (config, seed, run, None), or (config, seed, None, the exception) if training raised,
     so one failing run does not stop the others."""
     try:
-        data = load_dataset(config.dataset, n_train=config.n_train)
+        data = _data(config.dataset, config.n_train)
         run = cached_train(config, seed, cache_dir=cache_dir, threads=SWEEP_THREADS, progress=False, data=data)
         return config, seed, run, None
     except Exception as e:  # noqa: BLE001  (reported by the parent once the other runs are done)

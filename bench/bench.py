@@ -264,8 +264,6 @@ def only_sweep() -> None:
     (the docs' table is rewritten by the next full ``make bench``)."""
     target = Path(__file__).with_name("results.json")
     out = json.loads(target.read_text()) if target.is_file() else {}
-    for stale in ("replicas", "replicas_speedup"):  # written by an earlier version of this script
-        out.pop(stale, None)
     out["sweep"] = sweep_speedup(mf.load_dataset("mnist", n_train=10_000))
     out["sweep_speedup"] = out["sweep"]["workers"][out["sweep"]["best_workers"]]["speedup"]
     target.write_text(json.dumps(out, indent=1) + "\n")

@@ -1,5 +1,6 @@
 # mfcredit: two commands do everything, each creating the environment it needs.
-#   make figures   every figure at paper scale (QUICK=1: a small, fast version)
+#   make figures   every figure at paper scale (QUICK=1: a small, fast version; RETRAIN=1: empty the
+#                  training cache first, so every run trains from scratch)
 #   make test      unit tests + nbval over the notebooks in quick mode
 #   make lab       JupyterLab on the notebooks; make notebooks: .ipynb from notebooks/src (jupytext)
 SHELL := /bin/bash
@@ -9,7 +10,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 QUICK ?= 0
-# batch runs: text progress bars at most every 30 s; notebook kernels plot inline (figures in the outputs)
+RETRAIN ?= 0
+# batch runs: text progress bars at most every 30 s, on the terminal (the pipeline sets
+# MFCREDIT_PROGRESS=terminal for its kernels: never in the notebooks); notebook kernels plot inline
+# (figures in the outputs); training runs use every core (MFCREDIT_JOBS workers, default one per core)
 export TQDM_MININTERVAL ?= 30
 INLINE := module://matplotlib_inline.backend_inline
 export PYTHONHASHSEED := 0
@@ -43,7 +47,7 @@ notebooks: $(STAMP)
 	done
 
 figures: $(STAMP)
-	$(PY) -m mfcredit.pipeline --quick $(QUICK) $(NOTEBOOKS)
+	$(PY) -m mfcredit.pipeline --quick $(QUICK) --retrain $(RETRAIN) $(NOTEBOOKS)
 
 # JupyterLab on the notebooks, from the project's environment and kernel
 lab: $(STAMP)

@@ -10,15 +10,21 @@ pass, cross-entropy, gBP, decoupled decay, fused Adam, projection):
   - the floor: the matrix products of one step alone (and the noise draws), paper shape;
   - one paper-recipe epoch (20 steps and the three test evaluations on 10,000 images);
   - the full perturbation experiment (3 curves x 11 fractions x 10 samples) and the entropy of every
-    connection of the 5-layer net, with their peak-RSS growth (tracemalloc does not see torch).
+    connection of the 5-layer net, with their peak-RSS growth (tracemalloc does not see torch);
+  - the sweep speed-up: 4 paper-recipe runs (5 epochs) through :func:`mfcredit.sweep` in 1, 2, ...
+    cpu_count worker processes of one thread each (fresh cache, workers already started), against
+    the same 4 runs one after another in this process with the default threads (``--only-sweep``:
+    measure just this and update its keys in bench/results.json).
 Timings are the best of 7 blocks, the networks compared taking turns block by block, to be
 robust to other load on the machine; the ratio is also given within each round (min, median, max),
 which shows how much one measurement of it varies here.
 """
 import argparse
 import json
+import os
 import platform
 import resource
+import tempfile
 import time
 from pathlib import Path
 
@@ -95,6 +101,34 @@ def floor_fn(kind, widths):
     return products
 
 
+def sweep_speedup(data, n_runs: int = 4, epochs: int = 5, repeats: int = 2) -> dict:
+    """Seconds for ``n_runs`` paper-recipe runs of ``epochs`` epochs one after another in this process
+    (default threads) and through ``mf.sweep`` with 1 .. cpu_count workers (one thread each; fresh
+    cache; the workers are started by a tiny sweep first, as a notebook's first sweep would). Best of
+    ``repeats``, the settings taking turns. The speed-up of w workers is sequential / sweep time."""
+    cfg = mf.TrainConfig(epochs=epochs)
+    jobs = [(cfg, s) for s in range(n_runs)]
+    counts = list(range(1, (os.cpu_count() or 1) + 1))
+    times = {"sequential": [], **{w: [] for w in counts}}
+    for _ in range(repeats):
+        t = time.perf_counter()
+        for c, s in jobs:
+            mf.train(c, s, data=data, progress=False)
+        times["sequential"].append(time.perf_counter() - t)
+        for w in counts:
+            with tempfile.TemporaryDirectory() as warm, tempfile.TemporaryDirectory() as fresh:
+                mf.sweep([(cfg.replace(n_train=200, epochs=1), s) for s in range(w)], cache_dir=warm, n_jobs=w,
+                         progress=False)
+                t = time.perf_counter()
+                mf.sweep(jobs, cache_dir=fresh, n_jobs=w, progress=False)
+                times[w].append(time.perf_counter() - t)
+    seq = min(times["sequential"])
+    workers = {w: {"s": min(times[w]), "speedup": seq / min(times[w])} for w in counts}
+    best = max(counts, key=lambda w: workers[w]["speedup"])
+    return {"runs": n_runs, "epochs": epochs, "sequential_threads": mf.default_threads(), "sequential_s": seq,
+            "workers": workers, "best_workers": best}
+
+
 def markdown(out) -> str:
     """The benchmark block of docs/performance.md, written from the measured numbers."""
     st, t, f, rr = out["steps_s"], out["threads"], out.get("floor"), out["ratio_rounds"]
@@ -123,6 +157,14 @@ def markdown(out) -> str:
         f"(+{out['perturbation_peak_rss_growth_mib']:.0f} MiB peak) |",
         f"| entropy of every connection, 784-100-100-100-10 | {out['entropy_s']:.2f} s "
         f"(+{out['entropy_peak_rss_growth_mib']:.0f} MiB peak) |",
+    ]
+    sw = out.get("sweep")
+    if sw:
+        per = ", ".join(f"{w} worker{'s' if int(w) > 1 else ''}: {v['speedup']:.2f}×" for w, v in sw["workers"].items())
+        rows.append(f"| sweep speed-up: {sw['runs']} paper-recipe runs ({sw['epochs']} epochs) in parallel workers of "
+                    f"1 thread against one after another ({sw['sequential_threads']} threads, {sw['sequential_s']:.1f} s) "
+                    f"| **{out['sweep_speedup']:.2f}×** ({per}) |")
+    rows += [
         "",
         f"Machine: {out['machine']}; device {out['device']}; fastest thread count: {t}.",
     ]
@@ -133,7 +175,10 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--device", default="cpu", help="cpu or cuda (GPU numbers go to bench/results-cuda.json)")
     p.add_argument("--quick", action="store_true", help="fewer repeats (a smoke test of the script)")
+    p.add_argument("--only-sweep", action="store_true", help="measure only the sweep speed-up; update its keys")
     args = p.parse_args()
+    if args.only_sweep:
+        return only_sweep()
     dev = torch.device(args.device)
     k = 0.2 if args.quick else 1.0
     name = "cpu" if dev.type == "cpu" else torch.cuda.get_device_name(dev)
@@ -182,6 +227,9 @@ def main():
         t = time.perf_counter()
         mf.layer_entropies(net5.state(), n_mc=100, generator=mf.generator(4))
         out["entropy_s"], out["entropy_peak_rss_growth_mib"] = time.perf_counter() - t, rss_mib() - r0
+    if dev.type == "cpu":
+        out["sweep"] = sweep_speedup(data, repeats=1 if args.quick else 2)
+        out["sweep_speedup"] = out["sweep"]["workers"][out["sweep"]["best_workers"]]["speedup"]
     target = Path(__file__).with_name("results.json" if dev.type == "cpu" else "results-cuda.json")
     if not args.quick:
         target.write_text(json.dumps(out, indent=1) + "\n")
@@ -190,7 +238,7 @@ def main():
     rr = out["ratio_rounds"]
     w = max(map(len, out))
     for key, v in out.items():
-        if key not in ("steps_s", "floor", "ratio_rounds"):
+        if key not in ("steps_s", "floor", "ratio_rounds", "sweep"):
             print(f"{key:<{w}}  {v:.4g}" if isinstance(v, float) else f"{key:<{w}}  {v}")
     for key, v in steps.items():
         print(f"  step {key:<18} {1e3 * v:8.2f} ms")
@@ -199,7 +247,28 @@ def main():
         print(f"  paper shape, unavoidable work: mean-field products + noise {1e3 * f['mf_matmul_and_noise_s']:.2f} ms, "
               f"plain products {1e3 * f['plain_matmul_s']:.2f} ms; that alone is {f['ratio_floor']:.2f} x a plain step")
     print(f"  ratio within a round: {rr['min']:.2f} to {rr['max']:.2f} (median {rr['median']:.2f}, {rr['n']} rounds)")
+    print_sweep(out.get("sweep"))
     print(f"(written to {target})" if not args.quick else "(--quick: nothing written)")
+
+
+def print_sweep(sw) -> None:
+    if sw:
+        print(f"  sweep: {sw['runs']} runs x {sw['epochs']} epochs one after another ({sw['sequential_threads']} threads): "
+              f"{sw['sequential_s']:.2f} s")
+        for w, v in sw["workers"].items():
+            print(f"  sweep: {w} worker(s) of 1 thread: {v['s']:.2f} s, speed-up {v['speedup']:.2f}")
+
+
+def only_sweep() -> None:
+    """Measure the sweep speed-up alone and update 'sweep' and 'sweep_speedup' in bench/results.json
+    (the docs' table is rewritten by the next full ``make bench``)."""
+    target = Path(__file__).with_name("results.json")
+    out = json.loads(target.read_text()) if target.is_file() else {}
+    out["sweep"] = sweep_speedup(mf.load_dataset("mnist", n_train=10_000))
+    out["sweep_speedup"] = out["sweep"]["workers"][out["sweep"]["best_workers"]]["speedup"]
+    target.write_text(json.dumps(out, indent=1) + "\n")
+    print_sweep(out["sweep"])
+    print(f"sweep_speedup {out['sweep_speedup']:.3f} (written to {target})")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
     import mfcredit as mf
     data = mf.load_dataset("mnist", n_train=10_000)
     run = mf.train(mf.TrainConfig(epochs=20), seed=0, data=data)       # one network, one seed
-    runs = [mf.cached_train(mf.TrainConfig(epochs=20), seed=s, data=data) for s in range(5)]
+    runs = mf.sweep([(mf.TrainConfig(epochs=20), s) for s in range(5)])   # in parallel, cached
     net = run.network()                      # MFNet: (pi, m, xi) per connection
     mf.evaluate(net, data.x_test, data.y_test)   # sampled / noisy mean-field / eps = 0 errors
     sub = net.sample()                       # one sub-network, an ordinary torch module
@@ -14,7 +14,9 @@ The modules, from the bottom up: ``layers`` (the spike-and-slab law, the sampler
 pass, the layer with its gBP backward), ``model`` (the networks), ``gbp`` (gBP written out, and
 its autograd oracle), ``analysis`` and ``entropy`` (what the notebooks measure), ``config``,
 ``data``, ``training`` (the loop), ``runs`` (a run's record, saving, checkpoints), ``cache``
-(train once, load afterwards), ``utils``, and ``nb`` / ``pipeline`` for the notebooks.
+(train once, load afterwards), ``sweep`` (many runs in parallel worker processes; the function
+``mf.sweep`` hides the module, which is ``sys.modules["mfcredit.sweep"]``), ``utils``, and
+``nb`` / ``pipeline`` for the notebooks.
 """
 from .analysis import categories, category_fractions, ensemble_study, evaluate, perturbation
 from .cache import cached_train
@@ -25,6 +27,7 @@ from .gbp import gbp_gradients, reference_gradients
 from .layers import MeanFieldLinear, sample_weights
 from .model import MFNet, PlainNet
 from .runs import Run
+from .sweep import sweep
 from .training import train
 from .utils import default_threads, generator
 from . import analysis, layers, nb, utils  # noqa: E402,F401  (modules used as mf.analysis.*, mf.nb.*, ...)
@@ -32,7 +35,7 @@ from . import analysis, layers, nb, utils  # noqa: E402,F401  (modules used as m
 __version__ = "0.1.0"
 
 __all__ = [
-    "train", "cached_train", "Run", "evaluate", "TrainConfig", "recipe_2022", "recipe_cifar10",
+    "train", "cached_train", "sweep", "Run", "evaluate", "TrainConfig", "recipe_2022", "recipe_cifar10",
     "load_dataset", "Data", "MFNet", "PlainNet", "MeanFieldLinear", "sample_weights",
     "gbp_gradients", "reference_gradients", "categories", "category_fractions", "ensemble_study",
     "perturbation", "connection_entropy", "layer_entropies", "generator", "default_threads",

@@ -27,14 +27,18 @@ def error_rate(logits: torch.Tensor, y: torch.Tensor) -> float:
 @torch.no_grad()
 def evaluate(net, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None) -> dict:
     """Test error (%) three ways: 'sampled' (one sub-network drawn from the ensemble), 'mf_noisy'
-    (the noisy mean-field pass) and 'mf_mean' (eps = 0). For a plain network the three coincide."""
+    (the noisy mean-field pass) and 'mf_mean' (eps = 0). For a plain network the three coincide.
+    The two mean-field passes share the first layer's product s x mu^T, computed once (the
+    largest product of the evaluation: x is (B, N_0)); the errors are those of two separate passes."""
     if isinstance(net, PlainNet):
         e = error_rate(net(x), y)
         return {"sampled": e, "mf_noisy": e, "mf_mean": e}
+    sampled = error_rate(forward(net.sample_weights(generator), x), y)
+    first = net.layers[0].mean_product(x)
     return {
-        "sampled": error_rate(forward(net.sample_weights(generator), x), y),
-        "mf_noisy": error_rate(net(x, noise=True, generator=generator), y),
-        "mf_mean": error_rate(net(x, noise=False), y),
+        "sampled": sampled,
+        "mf_noisy": error_rate(net(x, noise=True, generator=generator, first=first), y),
+        "mf_mean": error_rate(net(x, noise=False, first=first), y),
     }
 
 

@@ -88,7 +88,8 @@ def forward(weights: Sequence[torch.Tensor], x: torch.Tensor, collect: list | No
 class MeanFieldLinear(torch.autograd.Function):
     """z = G + sqrt(Delta) * eps with its gradient, gBP, written out in closed form.
 
-    Shapes: a (B, n_in), theta (3, n_out, n_in), eps (B, n_out) -> z (B, n_out).
+    Shapes: a (B, n_in), theta (3, n_out, n_in), eps (B, n_out) -> z (B, n_out); ``G``, if given,
+    is s a mu^T already computed for this ``a`` (evaluation shares it with the eps = 0 pass).
     With mu = (1 - pi) m, w = xi + pi m^2, var = (1 - pi) w and s = 1/sqrt(n_in):
         G = s a mu^T,   var_z = s^2 a^2 var^T + 1e-20 (= Delta + 1e-20),   r = eps / sqrt(var_z),
         z = G + var_z r.
@@ -105,7 +106,7 @@ class MeanFieldLinear(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, a, theta, eps, s):
+    def forward(ctx, a, theta, eps, s, G=None):
         pi, m, xi = theta.unbind(0)
         q = 1 - pi
         mu = q * m
@@ -113,10 +114,11 @@ class MeanFieldLinear(torch.autograd.Function):
         w = torch.addcmul(xi, pim, m)
         var = q * w
         a2 = a * a
-        G = linear(a, mu)
+        if G is None:
+            G = linear(a, mu).mul_(s)
         var_z = linear(a2, var).mul_(s * s).add_(SQRT_EPS)
         r = torch.rsqrt(var_z).mul_(eps)
-        z = torch.addcmul(G.mul_(s), var_z, r)
+        z = torch.addcmul(G, var_z, r)
         ctx.save_for_backward(a, a2, m, q, mu, pim, w, var, r)
         ctx.s = s
         return z
@@ -137,7 +139,7 @@ class MeanFieldLinear(torch.autograd.Function):
         g_a = None
         if ctx.needs_input_grad[0]:
             g_a = torch.addcmul(gG @ mu, a, gV @ var, value=2.0)
-        return g_a, grad, None, None
+        return g_a, grad, None, None, None
 
 
 class PlainLinear(torch.autograd.Function):
@@ -197,12 +199,17 @@ class SpikeSlabLayer(nn.Module):
         s = self.scale
         return s * linear(a, mu), (s * s) * linear(a * a, var)
 
-    def forward(self, a: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
+    def mean_product(self, a: torch.Tensor) -> torch.Tensor:
+        """G = s a mu^T, shape (B, n_out): the pre-activation of the mean network (eps = 0)."""
+        return self.scale * linear(a, (1 - self.pi) * self.m)
+
+    def forward(self, a: torch.Tensor, eps: torch.Tensor | None = None, G: torch.Tensor | None = None) -> torch.Tensor:
         """Mean-field pre-activation z = G + sqrt(Delta) * eps, shape (B, n_out), by
-        :class:`MeanFieldLinear`. ``eps`` has shape (B, n_out); ``None`` means eps = 0 (the mean network)."""
+        :class:`MeanFieldLinear`. ``eps`` has shape (B, n_out); ``None`` means eps = 0 (the mean network).
+        ``G``: :meth:`mean_product` of this ``a`` if already computed (the result is the same, bit for bit)."""
         if eps is None:  # the mean network: no need for Delta
-            return self.scale * linear(a, (1 - self.pi) * self.m)
-        return MeanFieldLinear.apply(a, self.theta, eps, self.scale)
+            return self.mean_product(a) if G is None else G
+        return MeanFieldLinear.apply(a, self.theta, eps, self.scale, G)
 
     def extra_repr(self) -> str:
         return f"n_in={self.n_in}, n_out={self.n_out}"

@@ -57,15 +57,19 @@ class MFNet(_Net):
         return self
 
     def forward(self, x: torch.Tensor, noise: bool = True, generator: torch.Generator | None = None,
-                eps: Sequence[torch.Tensor] | None = None, collect: list | None = None) -> torch.Tensor:
+                eps: Sequence[torch.Tensor] | None = None, collect: list | None = None,
+                first: torch.Tensor | None = None) -> torch.Tensor:
         """Mean-field forward of x (B, N_0) -> logits (B, N_L). ``eps`` (one (B, N_l) tensor per
         layer) overrides the fresh noise, drawn layer by layer from ``generator``; ``noise=False``
-        sets eps = 0. ``collect``, if a list, receives every layer's pre-activation."""
+        sets eps = 0. ``collect``, if a list, receives every layer's pre-activation. ``first``: the
+        first layer's mean product s x mu^T (``net.layers[0].mean_product(x)``) if already computed,
+        so the noisy and eps = 0 passes over the same x share it (same result, bit for bit)."""
         if eps is None and noise:
             eps = [x.new_empty(x.shape[:-1] + (n,)).normal_(generator=generator) for n in self.widths[1:]]
         if eps is None:
             eps = [None] * len(self.layers)
-        return feedforward(x, [partial(layer, eps=e) for layer, e in zip(self.layers, eps)], collect)
+        Gs = [first] + [None] * (len(self.layers) - 1)
+        return feedforward(x, [partial(layer, eps=e, G=G) for layer, e, G in zip(self.layers, eps, Gs)], collect)
 
     @torch.no_grad()
     def preactivations(self, x: torch.Tensor, noise: bool = True, generator=None) -> list[torch.Tensor]:

@@ -9,6 +9,13 @@ the previous notebook intact; training runs are cached (mfcredit.cache) and resu
 stopped. The index notebook (``00-*``) runs last, since it shows the timings of the others, which
 go to results/timings.json. After the last notebook the README's claims table is refreshed from
 results/claims.md.
+
+The terminal shows which notebook runs and, through $MFCREDIT_PROGRESS=terminal (set for the
+kernels unless already set), the bar of each :func:`mfcredit.sweep` over its training runs: the
+kernels write it to their own stderr, which is this terminal, never into the notebook. The kernels
+are started with CurveZMQ transport encryption where pyzmq supports it (jupyter_client's
+``KernelManager.transport_encryption = "auto"``), so ipykernel has no plain-TCP warning to print.
+``--retrain 1`` deletes every run of the training cache first: every run trains from scratch.
 """
 from __future__ import annotations
 
@@ -16,12 +23,15 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import sys
 import time
 from pathlib import Path
 
 import nbformat
 import papermill as pm
+import zmq
+from traitlets.config import Config
 
 from .nb import PARAMS, ROOT
 from .utils import REPO, atomic_write_bytes, remove_leftovers, replace_marked_block
@@ -73,7 +83,8 @@ def run_notebook(path: Path, quick: bool, timeout: int, parameters: dict | None 
     t = time.perf_counter()
     try:
         pm.execute_notebook(str(path), str(tmp), parameters=parameters, kernel_name="python3",
-                            cwd=str(path.parent), execution_timeout=timeout, progress_bar=False)
+                            cwd=str(path.parent), execution_timeout=timeout, progress_bar=False,
+                            config=kernel_config())
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -82,6 +93,25 @@ def run_notebook(path: Path, quick: bool, timeout: int, parameters: dict | None 
     nbformat.write(nb, tmp)
     os.replace(tmp, out)
     return time.perf_counter() - t
+
+
+def kernel_config() -> Config:
+    """Traitlets config of the kernel manager papermill starts: CurveZMQ keys provisioned by
+    jupyter_client when pyzmq has Curve and the kernelspec declares it (ipykernel does), else
+    plain TCP as before (and ipykernel's warning about it)."""
+    return Config({"KernelManager": {"transport_encryption": "auto" if zmq.has("curve") else "disabled"}})
+
+
+def clear_cache() -> int:
+    """Delete every run of the training cache ($MFCREDIT_CACHE or cache/): its entries, checkpoints
+    and half-written temporaries (not sub-folders such as the tests' cache/quick). Returns the count."""
+    from .cache import default_cache_dir
+
+    d = Path(default_cache_dir())
+    gone = [p for pattern in ("gbp-*", "bp-*", ".gbp-*", ".bp-*") for p in d.glob(pattern)] if d.is_dir() else []
+    for p in gone:
+        shutil.rmtree(p) if p.is_dir() else p.unlink()
+    return sum(1 for p in gone if not p.name.startswith(".") and not p.name.endswith(".ckpt"))
 
 
 def remove_stale_temporaries(notebooks) -> list[Path]:
@@ -136,11 +166,14 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", type=int, default=0, choices=(0, 1))
     p.add_argument("--timeout", type=int, default=3600, help="seconds allowed for one cell")
+    p.add_argument("--retrain", type=int, default=0, choices=(0, 1), help="1: empty the training cache first")
     p.add_argument("notebooks", nargs="+", type=Path)
     args = p.parse_args(argv)
-    os.environ.setdefault("MFCREDIT_PROGRESS", "0")  # kernels inherit it: no progress bars in the outputs
+    os.environ.setdefault("MFCREDIT_PROGRESS", "terminal")  # kernels inherit it: bars here, not in the outputs
     os.environ["MPLBACKEND"] = INLINE
     total = time.perf_counter()
+    if args.retrain:
+        print(f"[pipeline] --retrain: deleted {clear_cache()} cached runs; every run trains from scratch", flush=True)
     for junk in remove_stale_temporaries(args.notebooks):
         print(f"[pipeline] removed {junk}, left by an interrupted run", flush=True)
     for nb in order(args.notebooks):

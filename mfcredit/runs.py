@@ -29,6 +29,11 @@ class RunFileError(RuntimeError):
     """A saved run or checkpoint is missing, damaged or does not match its config."""
 
 
+class DamagedRunError(RunFileError):
+    """A saved run's files are missing, truncated or unreadable (say, cut short by a full disk), as
+    opposed to readable files of another run. The cache recomputes such an entry."""
+
+
 @dataclass
 class Run:
     """A finished training run: its recipe, seed, per-epoch metrics and final parameters.
@@ -83,17 +88,20 @@ def save_run(run: Run, folder: str | Path) -> Path:
 
 
 def _read(folder: Path):
-    """(config, metrics.json content, params) of a saved run, or RunFileError saying what is wrong."""
+    """(config, metrics.json content, params) of a saved run, or DamagedRunError saying what is wrong."""
     try:
         cfg = TrainConfig.from_dict(json.loads((folder / "config.json").read_text()))
         meta = json.loads((folder / "metrics.json").read_text())
         params = torch.load(folder / "params.pt", weights_only=True, map_location="cpu")
     except FileNotFoundError as e:
-        raise RunFileError(f"{folder}: incomplete saved run, missing {Path(e.filename).name}") from None
-    except (json.JSONDecodeError, ValueError, TypeError) as e:
-        raise RunFileError(f"{folder}: damaged saved run ({e})") from None
-    except Exception as e:  # torch's unpickler refuses anything that is not plain tensors
-        raise RunFileError(f"{folder}/params.pt: refused to load ({type(e).__name__}: {str(e).splitlines()[0]})") from None
+        raise DamagedRunError(f"{folder}: incomplete saved run, missing {Path(e.filename).name}") from None
+    except (ValueError, TypeError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise DamagedRunError(f"{folder}: damaged saved run ({e})") from None
+    except Exception as e:  # a truncated zip; torch's unpickler refuses anything that is not plain tensors
+        first = str(e).splitlines()[0] if str(e) else ""
+        raise DamagedRunError(f"{folder}/params.pt: refused to load ({type(e).__name__}: {first})") from None
+    if not isinstance(meta, dict) or not {"seed", "metrics"} <= set(meta):
+        raise DamagedRunError(f"{folder}/metrics.json: damaged saved run (no seed or metrics in it)")
     if cfg.model == "bp" and isinstance(params, dict) and set(params) == {"m"}:
         params = {"w": params["m"]}  # saved before format 2, which kept the plain weights under 'm'
     return cfg, meta, params

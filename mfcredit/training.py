@@ -14,7 +14,6 @@ mean-field pass; its gradient, gBP, is the hand-written backward of
 from __future__ import annotations
 
 import math
-import os
 import time
 from pathlib import Path
 from typing import Callable
@@ -29,7 +28,7 @@ from .config import TrainConfig
 from .data import Data, load_dataset
 from .model import MFNet, PlainNet
 from .runs import FORMAT_VERSION, Run, load_checkpoint, save_checkpoint
-from .utils import generator, num_threads
+from .utils import generator, num_threads, progress_file
 
 METRIC_KEYS = ("epoch", "lr", "train_loss", "test_error_sampled", "test_error_mf_noisy", "test_error_mf_mean")
 
@@ -131,7 +130,7 @@ def _epoch_row(cfg: TrainConfig, epoch: int, lr: float, train_loss: float, net, 
     return row
 
 
-def train(config: TrainConfig | None = None, seed: int = 0, data: Data | None = None, progress: bool | None = None,
+def train(config: TrainConfig | None = None, seed: int = 0, data: Data | None = None, progress: bool | str | None = None,
           threads: int | None = None, device: str | torch.device = "cpu",
           on_epoch_end: Callable[[int, dict, object], None] | None = None,
           checkpoint: str | Path | None = None, checkpoint_every: float = 30.0) -> Run:
@@ -139,7 +138,8 @@ def train(config: TrainConfig | None = None, seed: int = 0, data: Data | None = 
 
     Args:
         data: a :class:`Data`; default loads ``config.dataset`` with its first ``config.n_train`` images.
-        progress: a tqdm bar (default: yes, unless $MFCREDIT_PROGRESS is 0).
+        progress: a tqdm bar over epochs: True, False or 'terminal' (see :func:`mfcredit.utils.progress_file`;
+            default $MFCREDIT_PROGRESS, else yes).
         threads: torch threads for this call (default $MFCREDIT_THREADS, else the fastest measured here).
         device: 'cpu' or 'cuda' (parameters, data and noise generators all live there).
         on_epoch_end: called as ``f(epoch, metrics_row, net)`` after each epoch.
@@ -150,8 +150,7 @@ def train(config: TrainConfig | None = None, seed: int = 0, data: Data | None = 
         DivergenceError: naming the epoch and batch where the loss became NaN or infinite.
     """
     cfg = config or TrainConfig()
-    if progress is None:  # batch runs (make figures) set MFCREDIT_PROGRESS=0: no bars in the notebooks
-        progress = os.environ.get("MFCREDIT_PROGRESS", "1") != "0"
+    bar_file = progress_file(progress)  # make figures: the pipeline's terminal, never the notebook
     device = torch.device(device)
     x_train, y_train, x_test, y_test = _tensors(cfg, data, device)
     with num_threads(threads) as n_threads:
@@ -164,8 +163,8 @@ def train(config: TrainConfig | None = None, seed: int = 0, data: Data | None = 
         state = dict(cfg=cfg, seed=seed, net=net, generators=(noise, g_eval, g_shuffle), metrics=metrics)
         start, wall_before, opt = _resume(checkpoint, device, state)
         t0 = last_save = time.perf_counter()
-        bar = tqdm(range(start, cfg.epochs), desc=f"{cfg.model} seed {seed}", disable=not progress, leave=False,
-                   initial=start, total=cfg.epochs)
+        bar = tqdm(range(start, cfg.epochs), desc=f"{cfg.model} seed {seed}", disable=bar_file is None, leave=False,
+                   initial=start, total=cfg.epochs, file=bar_file)
         for epoch in bar:
             lr = lr_at(cfg, epoch)
             if opt is None or cfg.reset_adam_every_epoch:

@@ -1,11 +1,12 @@
-"""Small helpers: the repository's location, thread count, seeded generators, atomic file writes and
-their leftovers, README blocks."""
+"""Small helpers: the repository's location, thread count, where progress bars go, seeded
+generators, atomic file writes and their leftovers, README blocks."""
 from __future__ import annotations
 
 import contextlib
 import os
 import re
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -31,6 +32,25 @@ def default_threads() -> int:
     if n < 1:
         raise ValueError(f"MFCREDIT_THREADS must be a positive integer, got {env!r}")
     return n
+
+
+def progress_file(progress: bool | str | None = None):
+    """The stream a progress bar writes to, or None for no bar.
+
+    ``progress``: True / '1' (the current sys.stderr: in a notebook kernel, the cell's output),
+    False / '0' (none), or 'terminal' (``sys.__stderr__``, the process's own stderr: in a kernel
+    started by the pipeline, the pipeline's terminal, never the notebook). None reads
+    $MFCREDIT_PROGRESS (default '1').
+    """
+    if progress is None:
+        progress = os.environ.get("MFCREDIT_PROGRESS", "1")
+    if progress is True or progress == "1":
+        return sys.stderr
+    if progress is False or progress in ("0", ""):
+        return None
+    if progress == "terminal":
+        return sys.__stderr__  # None where the process has no stderr: then no bar
+    raise ValueError(f"progress must be True, False or 'terminal' (MFCREDIT_PROGRESS 1, 0 or terminal), got {progress!r}")
 
 
 @contextlib.contextmanager

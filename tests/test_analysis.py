@@ -101,3 +101,25 @@ def test_perturbation_curves():
                            "xi": [torch.zeros_like(xi), p["xi"][1]]}, x, y, n_samples=2, generator=mf.generator(1))
     assert few["counts"]["variable"] == 0 and few["variable_short"] == [f for f in few["fractions"] if f > 0]
     assert all(math.isnan(m) for m, s in few["variable_removal"][1:])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_evaluate_shares_the_first_product_bit_for_bit(dtype):
+    """evaluate computes s x mu^T of the first layer once for both mean-field passes; the logits are
+    those of two separate passes (the noisy one through MeanFieldLinear's own product), bit for bit."""
+    net = mf.MFNet((784, 60, 40, 10), dtype=dtype).init_(0.05, 0.01, 0.0, generator=mf.generator(1))
+    with torch.no_grad():
+        for layer in net.layers:
+            layer.pi.uniform_(0, 1, generator=mf.generator(2))
+    x = torch.rand(300, 784, generator=mf.generator(3), dtype=dtype)
+    y = torch.randint(0, 10, (300,), generator=mf.generator(4))
+    with torch.no_grad():
+        first = net.layers[0].mean_product(x)
+        assert torch.equal(net(x, noise=True, generator=mf.generator(5), first=first),
+                           net(x, noise=True, generator=mf.generator(5)))
+        assert torch.equal(net(x, noise=False, first=first), net(x, noise=False))
+        g = mf.generator(6)  # the evaluation as two separate passes, drawing in the same order
+        old = {"sampled": mf.analysis.error_rate(mf.layers.forward(net.sample_weights(g), x), y),
+               "mf_noisy": mf.analysis.error_rate(net(x, noise=True, generator=g), y),
+               "mf_mean": mf.analysis.error_rate(net(x, noise=False), y)}
+    assert mf.evaluate(net, x, y, mf.generator(6)) == old

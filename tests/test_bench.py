@@ -44,3 +44,21 @@ def test_markdown_reports_the_measured_numbers(bench):
     assert "| one paper-recipe epoch (20 steps + three test evaluations) | 0.200 s |" in md
     assert "6.0 s (+30 MiB peak) |" in md
     assert "fastest thread count: 2." in md
+
+
+def test_markdown_reports_the_sweep_speedup(bench):
+    out = {
+        "steps_s": {"gbp_paper_2t": 3e-3, "bp_paper_2t": 1.25e-3, "gbp_wide_2t": 0.05, "bp_wide_2t": 0.025},
+        "threads": 2, "mf_step_s": 3e-3, "plain_step_s": 1.25e-3, "ratio": 2.4, "ratio_wide": 2.0,
+        "ratio_by_threads": {2: 2.4}, "ratio_rounds": {"min": 2.3, "median": 2.45, "max": 2.6, "n": 7},
+        "epoch_s": 0.2, "perturbation_s": 6.0, "perturbation_peak_rss_growth_mib": 30.0,
+        "entropy_s": 0.4, "entropy_peak_rss_growth_mib": 190.0, "machine": "test machine", "device": "cpu",
+        "sweep": {"runs": 4, "epochs": 5, "sequential_threads": 2, "sequential_s": 5.0, "best_workers": "2",
+                  "workers": {"1": {"s": 7.0, "speedup": 5 / 7}, "2": {"s": 3.5, "speedup": 5 / 3.5}}},
+        "sweep_speedup": 5 / 3.5,
+    }
+    md = bench.markdown(out)
+    assert "| sweep speed-up: 4 paper-recipe runs (5 epochs) in parallel workers of 1 thread against one after " \
+           "another (2 threads, 5.0 s) | **1.43×** (1 worker: 0.71×, 2 workers: 1.43×) |" in md
+    del out["sweep"]
+    assert "sweep speed-up" not in bench.markdown(out)  # results of an older bench: no row

@@ -1,6 +1,8 @@
-"""The compute-once cache: a run trains once, an entry of another version is not reused, and a
-training run killed with SIGKILL at random points resumes and loses nothing."""
+"""The compute-once cache: a run trains once, an entry of another version or thread count is not
+reused, a damaged entry is recomputed, and a training run killed with SIGKILL at random points
+resumes and loses nothing."""
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,7 +13,7 @@ import pytest
 import torch
 
 import mfcredit as mf
-from mfcredit.runs import load_run
+from mfcredit.runs import RunFileError, load_run
 
 def _same(a, b):
     return a.metrics == b.metrics and all(torch.equal(x, y) for k in a.params for x, y in zip(a.params[k], b.params[k]))
@@ -23,7 +25,39 @@ def test_cache_trains_once(mnist_1000, tmp_path, monkeypatch):
     monkeypatch.setattr(mf.cache, "train", lambda *a, **k: pytest.fail("retrained a cached run"))
     b = mf.cached_train(cfg, 0, cache_dir=tmp_path, data=mnist_1000, progress=False)
     assert a.metrics == b.metrics
-    assert mf.cache.run_key(cfg, 0) != mf.cache.run_key(cfg, 1) != mf.cache.run_key(cfg.replace(lr=0.05), 0)
+    keys = {mf.cache.run_key(cfg, 0, 1), mf.cache.run_key(cfg, 1, 1), mf.cache.run_key(cfg.replace(lr=0.05), 0, 1),
+            mf.cache.run_key(cfg, 0, 2)}
+    assert len(keys) == 4  # seed, config and thread count all change the key
+
+
+def test_thread_count_is_part_of_the_entry(mnist_1000, tmp_path):
+    cfg = mf.TrainConfig(n_train=1000, epochs=1, batch_size=100)
+    one = mf.cached_train(cfg, 0, cache_dir=tmp_path, data=mnist_1000, progress=False, threads=1)
+    two = mf.cached_train(cfg, 0, cache_dir=tmp_path, data=mnist_1000, progress=False, threads=2)
+    assert (one.info["threads"], two.info["threads"]) == (1, 2)
+    assert len([p for p in tmp_path.iterdir() if not p.name.startswith(".")]) == 2
+    moved = mf.cache.entry_path(cfg, 0, 2, tmp_path)  # a hand-copied folder: kept as an error, not recomputed
+    shutil.rmtree(moved)
+    shutil.copytree(mf.cache.entry_path(cfg, 0, 1, tmp_path), moved)
+    with pytest.raises(RunFileError, match="threads"):
+        mf.cached_train(cfg, 0, cache_dir=tmp_path, data=mnist_1000, progress=False, threads=2)
+
+
+@pytest.mark.parametrize("damage", ["truncate params.pt", "truncate metrics.json", "empty config.json",
+                                    "delete params.pt"])
+def test_damaged_entry_is_reported_and_recomputed(mnist_1000, tmp_path, damage):
+    cfg = mf.TrainConfig(n_train=1000, epochs=1, batch_size=100)
+    good = mf.cached_train(cfg, 0, cache_dir=tmp_path, data=mnist_1000, progress=False, threads=1)
+    folder = mf.cache.entry_path(cfg, 0, 1, tmp_path)
+    verb, name = damage.split()
+    f = folder / name
+    if verb == "delete":
+        f.unlink()
+    else:
+        f.write_bytes(f.read_bytes()[: f.stat().st_size // 2 if verb == "truncate" else 0])
+    with pytest.warns(RuntimeWarning, match=f"damaged cache entry {folder}.*recomputing"):
+        again = mf.cached_train(cfg, 0, cache_dir=tmp_path, data=mnist_1000, progress=False, threads=1)
+    assert _same(again, good) and _same(load_run(folder), good)
 
 
 def test_cache_entry_of_another_version_is_not_reused(mnist_1000, tmp_path, monkeypatch):

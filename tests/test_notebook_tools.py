@@ -68,7 +68,9 @@ def test_bad_parameters_are_named(values, match, monkeypatch):
 
 
 def test_pipeline_refuses_unknown_parameters(tmp_path):
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("quick: bool = False\nepochs: int = 3")])
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("quick: bool = False\nepochs: int = 3")],
+                                  metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})  # papermill 2.7 needs it
     nb.cells[0].metadata["tags"] = ["parameters"]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     path = tmp_path / "n.ipynb"

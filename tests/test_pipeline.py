@@ -29,10 +29,11 @@ def _pipeline(out: Path, env_extra=None):
 
 def _outputs(out: Path) -> dict:
     """Figure files as bytes; result files as parsed JSON without the measured wall times (the only
-    thing a resumed run legitimately changes: it spent its time differently)."""
+    thing a resumed run legitimately changes: it spent its time differently; timings.json is all
+    wall times)."""
     found = {}
     for p in sorted((out / "figures" / "quick").glob("*")) + sorted((out / "results" / "quick").glob("*.json")):
-        if p.name.startswith("."):
+        if p.name.startswith(".") or p.name == "timings.json":  # the pipeline's wall times, nothing else
             continue
         if p.suffix == ".json":
             found[p.relative_to(out).as_posix()] = {k: v for k, v in json.loads(p.read_text()).items() if k != "epoch_s"}
@@ -63,3 +64,44 @@ def test_sigkill_during_make_figures_then_rerun_gives_identical_files(tmp_path):
     assert _pipeline(out).wait(timeout=600) == 0
     assert _outputs(out) == expected
     assert not _junk(out / "figures") and not _junk(out / "results") and not _junk(out / "cache")
+
+
+TINY = '''\
+import mfcredit as mf
+quick: bool = False
+mf.nb.setup(globals())
+cfg = mf.TrainConfig(n_train=300, epochs=1, batch_size=100)
+runs = mf.sweep([(cfg, 0), (cfg, 1), (cfg.replace(model="bp"), 0)])
+print("trained", len(runs))
+'''
+
+
+def test_pipeline_shows_progress_in_the_terminal_not_in_the_notebook(tmp_path):
+    """A throwaway notebook through the pipeline (quick mode): the sweep's bar over runs and the
+    notebook's name reach the terminal, the executed notebook holds no progress text, the kernel
+    prints no plain-TCP warning, and --retrain 1 empties the cache first."""
+    nbformat = pytest.importorskip("nbformat")
+    src = tmp_path / "nb" / "01-tiny.ipynb"
+    src.parent.mkdir()
+    code = TINY.split("mf.nb.setup(globals())\n")
+    cells = [nbformat.v4.new_code_cell(code[0]), nbformat.v4.new_code_cell("mf.nb.setup(globals())\n" + code[1])]
+    cells[0].metadata["tags"] = ["parameters"]
+    nb = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                                        "language": "python"}})
+    nbformat.write(nb, src)
+    env = {k: v for k, v in os.environ.items() if k not in ("MFCREDIT_PROGRESS", "MFCREDIT_JOBS")}
+    env.update(MFCREDIT_OUTPUT=str(tmp_path / "out"), MFCREDIT_CACHE=str(tmp_path / "cache"), TQDM_MININTERVAL="0",
+               PYTHONPATH=os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]))
+    cmd = [sys.executable, "-m", "mfcredit.pipeline", "--quick", "1", str(src)]
+    for retrain in ("0", "1"):
+        done = subprocess.run(cmd + ["--retrain", retrain], env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        terminal = done.stdout + done.stderr
+        assert "[pipeline]" in terminal and "01-tiny.ipynb" in terminal
+        assert "3/3" in terminal and "training 3 runs" in terminal  # the bar over runs, trained both times
+        assert "without encryption" not in terminal
+    assert "deleted 3 cached runs" in terminal
+    executed = nbformat.read(tmp_path / "out" / "build" / "quick" / "01-tiny.ipynb", as_version=4)
+    texts = [o.get("text", "") + json.dumps(o.get("data", {})) for c in executed.cells for o in c.get("outputs", [])]
+    assert any("trained 3" in t for t in texts)
+    assert not any("run/s" in t or "s/run" in t or "training 3 runs" in t or "%|" in t for t in texts), texts

@@ -1,0 +1,115 @@
+"""Many independent training runs at once: one (config, seed) per worker process, through the cache.
+
+    jobs = [(cfg, s) for s in range(5)] + [(cfg.replace(model="bp"), s) for s in range(5)]
+    gbp_and_bp = mf.sweep(jobs)              # list of Run, in the order of jobs
+
+A run's own matrix products are small (784-100-100-10, batch 500), so two single-thread runs side
+by side get more done than one run on two threads. :func:`sweep` therefore trains every run with
+ONE thread, whatever the number of workers (so its numbers do not depend on the machine's core
+count), in ``n_jobs`` worker processes ($MFCREDIT_JOBS, else one per core, at most one per run).
+The workers are joblib's (loky processes by default); under a Dask client and
+``joblib.parallel_config(backend="dask")`` the same call runs on the Dask cluster.
+
+Every run goes through the compute-once cache (:mod:`mfcredit.cache`): runs already there are loaded
+here, without a worker; each worker saves its run atomically before returning it, so a crashed
+worker or a Ctrl-C loses no finished run, and the next call trains only what is missing (a run
+that was cut short resumes from its checkpoint). A worker loads its own data
+(``load_dataset(config.dataset, n_train=config.n_train)``, float32 as the notebooks load it): the
+same tensors as slicing a full load, so the same run as ``mf.train(config, seed, data=full_data)``.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import time
+from pathlib import Path
+from typing import Sequence
+
+import joblib
+from tqdm import tqdm
+
+from .cache import cached_train, default_cache_dir, entry_path, load_cached
+from .config import TrainConfig
+from .data import load_dataset
+from .runs import Run, save_run
+from .utils import progress_file
+
+#: Every run a sweep trains uses this many torch threads (part of the cache key).
+SWEEP_THREADS = 1
+
+
+def default_jobs(n_runs: int) -> int:
+    """Worker processes for ``n_runs`` runs to train: $MFCREDIT_JOBS if set (a positive integer),
+    else one per core, never more than there are runs."""
+    env = os.environ.get("MFCREDIT_JOBS", "")
+    if env:
+        if not env.isdigit() or int(env) < 1:
+            raise ValueError(f"MFCREDIT_JOBS must be a positive integer, got {env!r}")
+        return int(env)
+    return max(1, min(os.cpu_count() or 1, n_runs))
+
+
+@functools.lru_cache(maxsize=2)
+def _data(name: str, n_train: int):
+    """The first ``n_train`` training images of ``name`` (float32), kept by a worker for its next runs."""
+    return load_dataset(name, n_train=n_train)
+
+
+def _train_one(config: TrainConfig, seed: int, cache_dir: str):
+    """In a worker: train (or load) one run with one thread through the cache at ``cache_dir``.
+    Returns (config, seed, run, None), or (config, seed, None, the exception) if training raised,
+    so one failing run does not stop the others."""
+    try:
+        data = _data(config.dataset, config.n_train)
+        run = cached_train(config, seed, cache_dir=cache_dir, threads=SWEEP_THREADS, progress=False, data=data)
+        return config, seed, run, None
+    except Exception as e:  # noqa: BLE001  (reported by the parent once the other runs are done)
+        return config, seed, None, e
+
+
+def _collect(todo: list, cache_dir: Path, n_jobs: int, bar) -> list[Exception]:
+    """Train ``todo`` (list of (config, seed)) in ``n_jobs`` workers; save each finished run into
+    ``cache_dir`` if the worker's file system was not this one (a Dask cluster without shared disk).
+    Returns the exceptions of the runs that failed."""
+    errors = []
+    parallel = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=1)
+    for config, seed, run, error in parallel(joblib.delayed(_train_one)(c, s, str(cache_dir)) for c, s in todo):
+        if error is not None:
+            errors.append(error)
+            bar.write(f"[sweep] {config.model} seed {seed} failed: {type(error).__name__}: {error}")
+        elif not entry_path(config, seed, SWEEP_THREADS, cache_dir).exists():
+            save_run(run, entry_path(config, seed, SWEEP_THREADS, cache_dir))
+        bar.update(1)
+    return errors
+
+
+def sweep(jobs: Sequence[tuple[TrainConfig, int]], *, cache_dir: str | Path | None = None,
+          n_jobs: int | None = None, progress: bool | str | None = None) -> list[Run]:
+    """Train (or load) every (config, seed) of ``jobs`` through the cache; the runs in the order of ``jobs``.
+
+    Args:
+        jobs: (TrainConfig, seed) pairs; a pair listed twice is trained once.
+        cache_dir: the cache (default $MFCREDIT_CACHE, else cache/).
+        n_jobs: worker processes (default :func:`default_jobs`); each run uses one thread.
+        progress: a bar over the runs to train (i of n, elapsed, time left): True, False or
+            'terminal' (the process's own stderr, never a notebook's output); default $MFCREDIT_PROGRESS.
+    Raises:
+        the first run's exception once the other runs are done and saved, if any run failed.
+    """
+    jobs = [(config, int(seed)) for config, seed in jobs]
+    cache_dir = Path(cache_dir or default_cache_dir()).resolve()
+    runs = {job: load_cached(*job, SWEEP_THREADS, cache_dir) for job in dict.fromkeys(jobs)}
+    todo = [job for job, run in runs.items() if run is None]
+    if todo:
+        stream = progress_file(progress)
+        workers = n_jobs or default_jobs(len(todo))
+        t0 = time.perf_counter()
+        with tqdm(total=len(todo), desc=f"training {len(todo)} runs ({len(runs) - len(todo)} cached), "
+                  f"{workers} workers", unit="run", file=stream, disable=stream is None, ascii=True) as bar:
+            errors = _collect(todo, cache_dir, workers, bar)
+        if errors:
+            errors[0].add_note(f"{len(errors)} of {len(todo)} runs failed; the other {len(todo) - len(errors)} "
+                               f"are in {cache_dir} ({time.perf_counter() - t0:.0f} s)")
+            raise errors[0]
+        runs.update({job: load_cached(*job, SWEEP_THREADS, cache_dir) for job in todo})
+    return [runs[job] for job in jobs]

@@ -1,0 +1,121 @@
+"""mf.sweep: runs trained in worker processes (loky, or a Dask cluster) are the sequential runs bit
+for bit; a duplicate is trained once; a crashed worker loses no finished run; a damaged entry is
+recomputed; the bar goes where MFCREDIT_PROGRESS says."""
+import importlib
+import os
+import sys
+import time
+from pathlib import Path
+
+import joblib
+import pytest
+import torch
+
+import mfcredit as mf
+
+SWEEP = importlib.import_module("mfcredit.sweep")  # mf.sweep is the function
+REAL_TRAIN_ONE = SWEEP._train_one
+CFG = mf.TrainConfig(n_train=500, epochs=2, batch_size=100)
+JOBS = [(CFG, 0), (CFG, 1), (CFG.replace(model="bp"), 0)]
+
+
+def _same(a, b):
+    return a.metrics == b.metrics and all(torch.equal(x, y) for k in a.params for x, y in zip(a.params[k], b.params[k]))
+
+
+def _entries(folder):
+    return sorted(p for p in Path(folder).iterdir() if not p.name.startswith(".") and not p.name.endswith(".ckpt"))
+
+
+@pytest.fixture(scope="module")
+def sequential(tmp_path_factory):
+    """The runs of JOBS, one after another in this process, one thread each."""
+    data = mf.load_dataset("mnist")
+    folder = tmp_path_factory.mktemp("sequential")
+    return [mf.cached_train(c, s, cache_dir=folder, data=data, threads=1, progress=False) for c, s in JOBS]
+
+
+def test_worker_data_is_the_slice_of_a_full_load():
+    full, part = mf.load_dataset("mnist"), mf.load_dataset("mnist", n_train=500)
+    assert torch.equal(part.x_train, full.x_train[:500]) and torch.equal(part.y_train, full.y_train[:500])
+    assert torch.equal(part.x_test, full.x_test) and torch.equal(part.y_test, full.y_test)
+
+
+def test_workers_give_the_sequential_runs(sequential, tmp_path):
+    runs = SWEEP.sweep(JOBS, cache_dir=tmp_path, n_jobs=2, progress=False)
+    assert all(_same(a, b) for a, b in zip(runs, sequential))
+    assert [r.info["threads"] for r in runs] == [1, 1, 1] and len(_entries(tmp_path)) == 3
+
+
+def test_dask_cluster_gives_the_sequential_runs(sequential, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            distributed.Client(cluster), joblib.parallel_config(backend="dask"):
+        runs = SWEEP.sweep(JOBS, cache_dir=tmp_path, progress=False)
+    assert all(_same(a, b) for a, b in zip(runs, sequential))
+
+
+def test_duplicates_train_once_and_cached_runs_load(tmp_path, monkeypatch):
+    trained = []
+    real = mf.cache.train
+    monkeypatch.setattr(mf.cache, "train", lambda *a, **k: trained.append(k["seed"]) or real(*a, **k))
+    cfg = CFG.replace(epochs=1)
+    runs = SWEEP.sweep([(cfg, 0), (cfg, 1), (cfg, 0)], cache_dir=tmp_path, n_jobs=1, progress=False)  # in-process
+    assert sorted(trained) == [0, 1] and _same(runs[0], runs[2])
+    assert _same(SWEEP.sweep([(cfg, 1)], cache_dir=tmp_path, n_jobs=1)[0], runs[1]) and len(trained) == 2
+
+
+def _crash_after_the_others(config, seed, cache_dir):
+    """In a worker: the job of seed 99 kills its process once the two other runs are saved."""
+    if seed == 99:
+        deadline = time.time() + 60
+        while len(_entries(cache_dir)) < 2 and time.time() < deadline:
+            time.sleep(0.05)
+        os._exit(1)
+    return REAL_TRAIN_ONE(config, seed, cache_dir)
+
+
+def test_a_crashed_worker_loses_no_finished_run(tmp_path, monkeypatch):
+    cfg = CFG.replace(epochs=1)
+    jobs = [(cfg, 0), (cfg, 1), (cfg, 99)]
+    monkeypatch.setattr(SWEEP, "_train_one", _crash_after_the_others)
+    with pytest.raises(Exception, match="(?i)terminated|killed|crash"):
+        SWEEP.sweep(jobs, cache_dir=tmp_path, n_jobs=2, progress=False)
+    monkeypatch.setattr(SWEEP, "_train_one", REAL_TRAIN_ONE)
+    before = {p.name: p.stat().st_ino for p in _entries(tmp_path)}
+    assert len(before) == 2
+    SWEEP.sweep(jobs, cache_dir=tmp_path, n_jobs=2, progress=False)  # trains only seed 99
+    after = {p.name: p.stat().st_ino for p in _entries(tmp_path)}
+    assert len(after) == 3 and all(after[k] == v for k, v in before.items())
+
+
+def test_a_failing_run_stops_no_other(tmp_path):
+    bad = CFG.replace(epochs=1, n_train=70_000)  # MNIST has 60,000 training images: the worker raises
+    with pytest.raises(Exception, match="1 of 2 runs failed"):
+        SWEEP.sweep([(CFG.replace(epochs=1), 0), (bad, 0)], cache_dir=tmp_path, n_jobs=2, progress=False)
+    assert len(_entries(tmp_path)) == 1
+
+
+def test_a_damaged_entry_is_recomputed(sequential, tmp_path):
+    cfg, seed = JOBS[0]
+    first = SWEEP.sweep([(cfg, seed)], cache_dir=tmp_path, n_jobs=1)[0]
+    params = mf.cache.entry_path(cfg, seed, 1, tmp_path) / "params.pt"
+    params.write_bytes(params.read_bytes()[:100])  # cut short, as by a full disk
+    with pytest.warns(RuntimeWarning, match="damaged cache entry .*recomputing"):
+        again = SWEEP.sweep([(cfg, seed)], cache_dir=tmp_path, n_jobs=1)[0]
+    assert _same(again, first) and _same(again, sequential[0])
+
+
+def test_jobs_and_progress_settings(monkeypatch):
+    monkeypatch.delenv("MFCREDIT_JOBS", raising=False)
+    assert SWEEP.default_jobs(1) == 1 and SWEEP.default_jobs(1000) == os.cpu_count()
+    monkeypatch.setenv("MFCREDIT_JOBS", "3")
+    assert SWEEP.default_jobs(1) == 3
+    monkeypatch.setenv("MFCREDIT_JOBS", "many")
+    with pytest.raises(ValueError, match="MFCREDIT_JOBS"):
+        SWEEP.default_jobs(2)
+    for env, stream in (("0", None), ("1", sys.stderr), ("terminal", sys.__stderr__)):
+        monkeypatch.setenv("MFCREDIT_PROGRESS", env)
+        assert mf.utils.progress_file() is stream
+    with pytest.raises(ValueError, match="MFCREDIT_PROGRESS"):
+        mf.utils.progress_file("yes please")

@@ -72,7 +72,6 @@ def test_pipeline_refuses_unknown_parameters(tmp_path):
                                   metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                            "language": "python"}})  # papermill 2.7 needs it
     nb.cells[0].metadata["tags"] = ["parameters"]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     path = tmp_path / "n.ipynb"
     nbformat.write(nb, path)
     check_parameters(path, {"quick": True, "epochs": 2})

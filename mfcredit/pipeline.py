@@ -122,11 +122,23 @@ def remove_stale_temporaries(notebooks) -> list[Path]:
     return [junk for d in sorted(folders) for pattern in (".*.tmp", ".*.tmp.ipynb") for junk in remove_leftovers(d, pattern)]
 
 
+def timings_table(table: dict) -> str:
+    """Markdown: each notebook's time from scratch (training its runs) and with its runs cached."""
+    fmt = lambda s: "" if s is None else f"{s / 60:.1f} min" if s >= 60 else f"{s:.0f} s"  # noqa: E731
+    rows = ["| notebook | training its runs | runs cached |", "|---|---|---|"]
+    rows += [f"| {name} | {fmt(t.get('training_s'))} | {fmt(t.get('cached_s'))} |" for name, t in sorted(table.items())]
+    total = sum(t.get("training_s") or t.get("cached_s") or 0 for t in table.values())
+    rows.append(f"| all, from scratch (sum of the notebooks) | {fmt(total)} | |")
+    return "\n".join(rows) + "\n"
+
+
 def update_readme(quick: bool) -> None:
-    """Copy results/claims.md into the README's claims block (paper scale only)."""
-    claims = ROOT / "results" / "claims.md"
+    """Copy results/claims.md and the notebooks' timings into the README's blocks (paper scale only)."""
+    claims, timings = ROOT / "results" / "claims.md", ROOT / "results" / "timings.json"
     if not quick and claims.is_file():
         replace_marked_block(REPO / "README.md", "claims", claims.read_text())
+    if not quick and timings.is_file():
+        replace_marked_block(REPO / "README.md", "timings", timings_table(json.loads(timings.read_text())))
 
 
 def peak_mib() -> float:

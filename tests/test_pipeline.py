@@ -105,3 +105,12 @@ def test_pipeline_shows_progress_in_the_terminal_not_in_the_notebook(tmp_path):
     texts = [o.get("text", "") + json.dumps(o.get("data", {})) for c in executed.cells for o in c.get("outputs", [])]
     assert any("trained 3" in t for t in texts)
     assert not any("run/s" in t or "s/run" in t or "training 3 runs" in t or "%|" in t for t in texts), texts
+
+
+def test_timings_table_reports_the_recorded_times():
+    from mfcredit.pipeline import timings_table
+
+    md = timings_table({"02-training": {"training_s": 150.0, "cached_s": 9.6, "runs_trained": 10},
+                        "01-theory": {"cached_s": 40.0}})
+    assert md.splitlines()[2:] == ["| 01-theory |  | 40 s |", "| 02-training | 2.5 min | 10 s |",
+                                   "| all, from scratch (sum of the notebooks) | 3.2 min | |"]

@@ -123,12 +123,12 @@ def remove_stale_temporaries(notebooks) -> list[Path]:
 
 
 def timings_table(table: dict) -> str:
-    """Markdown: each notebook's time from scratch (training its runs) and with its runs cached."""
-    fmt = lambda s: "" if s is None else f"{s / 60:.1f} min" if s >= 60 else f"{s:.0f} s"  # noqa: E731
-    rows = ["| notebook | training its runs | runs cached |", "|---|---|---|"]
-    rows += [f"| {name} | {fmt(t.get('training_s'))} | {fmt(t.get('cached_s'))} |" for name, t in sorted(table.items())]
-    total = sum(t.get("training_s") or t.get("cached_s") or 0 for t in table.values())
-    rows.append(f"| all, from scratch (sum of the notebooks) | {fmt(total)} | |")
+    """Markdown: each notebook's time in a build from scratch and the runs it trained."""
+    fmt = lambda s: f"{s / 60:.1f} min" if s >= 60 else f"{s:.0f} s"  # noqa: E731
+    rows = ["| notebook | time | runs trained |", "|---|---|---|"]
+    rows += [f"| {name} | {fmt(t['seconds'])} | {t['runs_trained']} |" for name, t in sorted(table.items())]
+    rows.append(f"| all | {fmt(sum(t['seconds'] for t in table.values()))} | "
+                f"{sum(t['runs_trained'] for t in table.values())} |")
     return "\n".join(rows) + "\n"
 
 
@@ -155,18 +155,12 @@ def cache_entries() -> int:
     return sum(1 for p in d.iterdir() if not p.name.startswith(".") and not p.name.endswith(".ckpt")) if d.is_dir() else 0
 
 
-def record_timing(quick: bool, name: str, seconds: float, trained: int) -> None:
-    """Keep, per notebook, its latest time with everything cached and its latest time that trained
-    runs, in results[/quick]/timings.json (read by the index notebook)."""
+def record_timings(quick: bool, times: dict) -> None:
+    """Write a from-scratch build's times, {notebook: {"seconds", "runs_trained"}}, to
+    results[/quick]/timings.json (read by the index notebook and the README's table)."""
     path = ROOT / "results" / ("quick" if quick else "") / "timings.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    table = json.loads(path.read_text()) if path.is_file() else {}
-    key = "training_s" if trained else "cached_s"
-    entry = table.setdefault(name, {})
-    entry[key] = round(seconds, 1)
-    if trained:
-        entry["runs_trained"] = trained
-    atomic_write_bytes(path, (json.dumps(table, indent=1, sort_keys=True) + "\n").encode())
+    atomic_write_bytes(path, (json.dumps(times, indent=1, sort_keys=True) + "\n").encode())
 
 
 def order(notebooks) -> list[Path]:
@@ -183,16 +177,23 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     os.environ.setdefault("MFCREDIT_PROGRESS", "terminal")  # kernels inherit it: bars here, not in the outputs
     os.environ["MPLBACKEND"] = INLINE
+    if args.quick:  # quick runs share nbval's cache, never the paper-scale entries
+        os.environ.setdefault("MFCREDIT_CACHE", str(REPO / "cache" / "quick"))
     total = time.perf_counter()
     if args.retrain:
         print(f"[pipeline] --retrain: deleted {clear_cache()} cached runs; every run trains from scratch", flush=True)
+    scratch = cache_entries() == 0  # a build from scratch: its times are worth recording
     for junk in remove_stale_temporaries(args.notebooks):
         print(f"[pipeline] removed {junk}, left by an interrupted run", flush=True)
+    times = {}
     for nb in order(args.notebooks):
         print(f"[pipeline] {nb} (quick={bool(args.quick)}) ...", flush=True)
         before = cache_entries()
         dt = run_notebook(nb.resolve(), bool(args.quick), args.timeout)
-        record_timing(bool(args.quick), nb.stem, dt, cache_entries() - before)
+        if not nb.name.startswith("00"):  # the index, run last, shows the others' times
+            times[nb.stem] = {"seconds": round(dt, 1), "runs_trained": cache_entries() - before}
+            if scratch:
+                record_timings(bool(args.quick), times)
         # each notebook's kernel has exited: when the running maximum grows, this notebook set it
         print(f"[pipeline] {nb}: {dt:.1f} s; largest kernel so far: {peak_mib():.0f} MiB", flush=True)
     update_readme(bool(args.quick))

@@ -110,7 +110,5 @@ def test_pipeline_shows_progress_in_the_terminal_not_in_the_notebook(tmp_path):
 def test_timings_table_reports_the_recorded_times():
     from mfcredit.pipeline import timings_table
 
-    md = timings_table({"02-training": {"training_s": 150.0, "cached_s": 9.6, "runs_trained": 10},
-                        "01-theory": {"cached_s": 40.0}})
-    assert md.splitlines()[2:] == ["| 01-theory |  | 40 s |", "| 02-training | 2.5 min | 10 s |",
-                                   "| all, from scratch (sum of the notebooks) | 3.2 min | |"]
+    md = timings_table({"02-training": {"seconds": 150.0, "runs_trained": 10}, "01-theory": {"seconds": 40.0, "runs_trained": 1}})
+    assert md.splitlines()[2:] == ["| 01-theory | 40 s | 1 |", "| 02-training | 2.5 min | 10 |", "| all | 3.2 min | 11 |"]

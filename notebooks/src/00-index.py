@@ -36,9 +36,10 @@
 # runs in a minute or two; its figures go to `figures/quick/`, never over the paper-scale ones.
 # Trained runs are cached (`cache/`), so a second run of a notebook does not retrain.
 #
-# How long each notebook took in the last builds of this copy of the repository
-# (`make figures` and `make figures QUICK=1` record it in `results/timings.json` and
-# `results/quick/timings.json`):
+# How long each notebook took in the last build from scratch (an empty training cache:
+# `make figures RETRAIN=1`, or `make figures QUICK=1 RETRAIN=1` for quick mode; recorded in
+# `results/timings.json` and `results/quick/timings.json`). With its runs cached a notebook takes
+# seconds to a minute.
 
 # %% tags=["parameters"]
 quick: bool = False
@@ -58,16 +59,13 @@ def timings(kind):
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def minutes(entry, key):
-    s = entry.get(key)
-    return "not measured yet" if s is None else f"{s / 60:.1f} min" if s >= 60 else f"{s:.0f} s"
+def shown(t):
+    return "not measured yet" if t is None else f"{t['seconds'] / 60:.1f} min ({t['runs_trained']} runs trained)"
 
 
 paper, small = timings("paper"), timings("quick")
-pd.DataFrame({name: {"paper scale, training its runs": minutes(paper.get(name, {}), "training_s"),
-                     "paper scale, runs cached": minutes(paper.get(name, {}), "cached_s"),
-                     "quick mode, training its runs": minutes(small.get(name, {}), "training_s")}
-              for name in sorted(set(paper) | set(small)) if not name.startswith("00")}).T
+pd.DataFrame({name: {"paper scale": shown(paper.get(name)), "quick mode": shown(small.get(name))}
+              for name in sorted(set(paper) | set(small))}).T
 
 # %% [markdown]
 # ## Rebuild everything, or use the package

@@ -49,6 +49,15 @@ def default_jobs(n_runs: int) -> int:
     return max(1, min(os.cpu_count() or 1, n_runs))
 
 
+def cost(job: tuple[TrainConfig, int]) -> float:
+    """A run's relative training cost (multiply-adds of its steps; a mean-field step does about twice
+    a plain one's). The sweep starts the costliest runs first, so no worker idles at the end while
+    another trains a long run alone."""
+    c = job[0]
+    products = sum(a * b for a, b in zip(c.widths[:-1], c.widths[1:]))
+    return c.epochs * c.n_train * products * (2.0 if c.model == "gbp" else 1.0)
+
+
 @functools.lru_cache(maxsize=2)
 def _data(name: str, n_train: int):
     """The first ``n_train`` training images of ``name`` (float32), kept by a worker for its next runs."""
@@ -99,7 +108,7 @@ def sweep(jobs: Sequence[tuple[TrainConfig, int]], *, cache_dir: str | Path | No
     jobs = [(config, int(seed)) for config, seed in jobs]
     cache_dir = Path(cache_dir or default_cache_dir()).resolve()
     runs = {job: load_cached(*job, SWEEP_THREADS, cache_dir) for job in dict.fromkeys(jobs)}
-    todo = [job for job, run in runs.items() if run is None]
+    todo = sorted((job for job, run in runs.items() if run is None), key=cost, reverse=True)
     if todo:
         stream = progress_file(progress)
         workers = n_jobs or default_jobs(len(todo))

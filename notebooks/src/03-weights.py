@@ -90,7 +90,7 @@ for ax, cat in zip(axes, ("VIP", "UIP", "variable")):
     ax.set_title(f"{cat} (exact)")
     ax.set_xlabel("weight layer")
     ax.set_ylabel("% of the layer's connections")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8) if cat == "VIP" else ax.get_legend().remove()
 fig.suptitle("Category fractions, mean ± sd over seeds (cf. paper Fig. 2, reconstructed)")
 fig.tight_layout()
 mf.nb.save_figure(fig, "03b_category_fractions_paper-fig2")

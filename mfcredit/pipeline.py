@@ -98,8 +98,11 @@ def run_notebook(path: Path, quick: bool, timeout: int, parameters: dict | None 
 def kernel_config() -> Config:
     """Traitlets config of the kernel manager papermill starts: CurveZMQ keys provisioned by
     jupyter_client when pyzmq has Curve and the kernelspec declares it (ipykernel does), else
-    plain TCP as before (and ipykernel's warning about it)."""
-    return Config({"KernelManager": {"transport_encryption": "auto" if zmq.has("curve") else "disabled"}})
+    plain TCP as before (and ipykernel's warning about it); the kernel's own stderr is not captured."""
+    return Config({"KernelManager": {"transport_encryption": "auto" if zmq.has("curve") else "disabled"},
+                   # ipykernel would forward what the kernel writes to its own stderr (the progress
+                   # bars of MFCREDIT_PROGRESS=terminal) into the notebook; it belongs to the terminal
+                   "NotebookClient": {"extra_arguments": ["--IPKernelApp.capture_fd_output=False"]}})
 
 
 def clear_cache() -> int:

@@ -53,6 +53,8 @@ def strip_metadata(nb, drop_injected: bool = False) -> None:
         if "injected-parameters" in cell.metadata.get("tags", []):
             cell.id = "injected-parameters"  # papermill gives it a random id on every run
         cell.metadata.pop("execution", None)
+        if cell.metadata.get("tags") == []:  # papermill adds empty tags; the sources (jupytext) have none
+            cell.metadata.pop("tags")
         if cell.cell_type == "code":  # live widgets need a kernel: the committed notebook shows their static drawing
             cell.outputs = [o for o in cell.outputs if WIDGET not in o.get("data", {})]
         pmeta = cell.metadata.get("papermill")
@@ -155,15 +157,17 @@ def cache_entries() -> int:
     from .cache import default_cache_dir
 
     d = Path(default_cache_dir())
-    return sum(1 for p in d.iterdir() if not p.name.startswith(".") and not p.name.endswith(".ckpt")) if d.is_dir() else 0
+    return sum(1 for pattern in ("gbp-*", "bp-*") for p in d.glob(pattern) if p.is_dir() and not p.name.endswith(".ckpt"))
 
 
 def record_timings(quick: bool, times: dict) -> None:
-    """Write a from-scratch build's times, {notebook: {"seconds", "runs_trained"}}, to
-    results[/quick]/timings.json (read by the index notebook and the README's table)."""
+    """Record a from-scratch build's times, {notebook: {"seconds", "runs_trained"}}, in
+    results[/quick]/timings.json (read by the index notebook and the README's table), keeping the
+    entries of notebooks this build did not run."""
     path = ROOT / "results" / ("quick" if quick else "") / "timings.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, (json.dumps(times, indent=1, sort_keys=True) + "\n").encode())
+    table = {**(json.loads(path.read_text()) if path.is_file() else {}), **times}
+    atomic_write_bytes(path, (json.dumps(table, indent=1, sort_keys=True) + "\n").encode())
 
 
 def order(notebooks) -> list[Path]:

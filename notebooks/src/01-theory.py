@@ -197,9 +197,9 @@ mf.nb.save_figure(fig, "01a_clt_preactivations")
 worst = clt.loc[clt["excess kurtosis"].abs().idxmax()]
 mf.nb.show_markdown(
     f"Mean and variance are {clt['mean'].abs().max():.3f} and {clt['var'].min():.3f}–{clt['var'].max():.3f} "
-    f"at worst (0 and 1 expected): $(G, \\Delta)$ are the exact moments in every layer. The shape is "
-    f"another matter. Untrained, the largest |excess kurtosis| is "
-    f"{clt[clt.net == 'untrained']['excess kurtosis'].abs().max():.3f} (0 for a Gaussian). After "
+    f"at worst (0 and 1 expected): $(G, \\Delta)$ are the exact moments in every layer. For the shape, "
+    f"the excess kurtosis (0 for a Gaussian): untrained, the largest |excess kurtosis| is "
+    f"{clt[clt.net == 'untrained']['excess kurtosis'].abs().max():.3f}. After "
     f"training it reaches **{worst['excess kurtosis']:.1f}** in {worst['net']} layer {worst['layer']} "
     f"({worst['units']} units, skewness {worst['skew']:.2f}). "
     + ("A few large weights dominate those sums, and there the Gaussian approximation is poor: the "

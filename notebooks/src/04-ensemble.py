@@ -77,7 +77,7 @@ ax.scatter(range(n_seeds), ens["noisy MF"], marker="x", s=50, color="C2", zorder
 ax.plot([], [], "o", color="C0", ms=3, label=f"{n_networks} sampled sub-networks per seed")
 ax.set_xlabel("trained ensemble (paper recipe)")
 ax.set_title("Test errors of sampled sub-networks")
-ax.legend(fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.16))
+ax.legend(fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.2))
 fig.tight_layout()
 mf.nb.save_figure(fig, "04a_subnetwork_errors")
 

@@ -7,12 +7,13 @@ churn in git). Quick mode passes ``quick=True`` and writes the executed copies t
 Each executed notebook is written to a temporary file and renamed, so an interrupted run leaves
 the previous notebook intact; training runs are cached (mfcredit.cache) and resume where they
 stopped. The index notebook (``00-*``) runs last, since it shows the timings of the others, which
-go to results/timings.json. After the last notebook the README's claims table is refreshed from
-results/claims.md.
+go to results/timings.json when the build starts from an empty cache. After the last notebook the
+README's claims table and timings table are refreshed from results/claims.md and results/timings.json.
 
 The terminal shows which notebook runs and, through $MFCREDIT_PROGRESS=terminal (set for the
 kernels unless already set), the bar of each :func:`mfcredit.sweep` over its training runs: the
-kernels write it to their own stderr, which is this terminal, never into the notebook. The kernels
+kernels write it to their own stderr, which is this terminal (they are started with
+``IPKernelApp.capture_fd_output=False``, so ipykernel does not forward it into the notebook). The kernels
 are started with CurveZMQ transport encryption where pyzmq supports it (jupyter_client's
 ``KernelManager.transport_encryption = "auto"``), so ipykernel has no plain-TCP warning to print.
 ``--retrain 1`` deletes every run of the training cache first: every run trains from scratch.

@@ -47,6 +47,23 @@ def entry_path(config: TrainConfig, seed: int, threads: int, cache_dir: str | Pa
     return Path(cache_dir or default_cache_dir()) / f"{config.model}-{run_key(config, seed, threads)}"
 
 
+def entries(cache_dir: str | Path | None = None) -> list[Path]:
+    """The finished runs in the cache: the ``<model>-<key>`` folders (not checkpoints, half-written
+    temporaries or sub-folders such as the tests' cache/quick)."""
+    d = Path(cache_dir or default_cache_dir())
+    return sorted(p for pattern in ("gbp-*", "bp-*") for p in d.glob(pattern) if p.is_dir())
+
+
+def clear(cache_dir: str | Path | None = None) -> int:
+    """Delete every run of the cache with its checkpoint and half-written temporaries (sub-folders
+    such as cache/quick stay). Returns how many finished runs were deleted."""
+    d = Path(cache_dir or default_cache_dir())
+    runs = entries(d)
+    for p in [p for pattern in ("gbp-*", "bp-*", ".gbp-*", ".bp-*") for p in d.glob(pattern)]:
+        shutil.rmtree(p) if p.is_dir() else p.unlink()
+    return len(runs)
+
+
 def load_cached(config: TrainConfig, seed: int, threads: int, cache_dir: str | Path | None = None) -> Run | None:
     """The cached run of (config, seed, threads), or None if there is none yet.
 

@@ -150,28 +150,28 @@ def save_figure(fig, name: str) -> None:
     show_png(blobs["png"])
 
 
-def show_png(png: bytes) -> None:
-    """Display PNG bytes as the cell's output when running in a kernel (no-op in plain Python)."""
+def _display(kind: str, data) -> bool:
+    """Show ``data`` as the cell's output ('png' bytes or 'markdown' text) when running in a kernel;
+    False in plain Python (or without IPython), where nothing is shown."""
     try:
         from IPython import get_ipython
-        from IPython.display import Image, display
+        from IPython.display import Image, Markdown, display
     except ImportError:
-        return
-    if get_ipython() is not None:
-        display(Image(data=png, format="png"))
+        return False
+    if get_ipython() is None:
+        return False
+    display(Image(data=data, format="png") if kind == "png" else Markdown(data))
+    return True
+
+
+def show_png(png: bytes) -> None:
+    """Display PNG bytes as the cell's output when running in a kernel (no-op in plain Python)."""
+    _display("png", png)
 
 
 def show_markdown(text: str) -> None:
     """Display computed Markdown (a notebook's "What we learned") in a kernel; print it elsewhere."""
-    try:
-        from IPython import get_ipython
-        from IPython.display import Markdown, display
-    except ImportError:
-        get_ipython = None
-    if get_ipython is not None and get_ipython() is not None:
-        display(Markdown(text))
-    else:
-        print(text)
+    _display("markdown", text) or print(text)
 
 
 def _clean(x):

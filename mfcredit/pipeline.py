@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import resource
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -34,6 +33,7 @@ import papermill as pm
 import zmq
 from traitlets.config import Config
 
+from . import cache
 from .nb import PARAMS, ROOT
 from .utils import REPO, atomic_write_bytes, remove_leftovers, replace_marked_block
 
@@ -108,18 +108,6 @@ def kernel_config() -> Config:
                    "NotebookClient": {"extra_arguments": ["--IPKernelApp.capture_fd_output=False"]}})
 
 
-def clear_cache() -> int:
-    """Delete every run of the training cache ($MFCREDIT_CACHE or cache/): its entries, checkpoints
-    and half-written temporaries (not sub-folders such as the tests' cache/quick). Returns the count."""
-    from .cache import default_cache_dir
-
-    d = Path(default_cache_dir())
-    gone = [p for pattern in ("gbp-*", "bp-*", ".gbp-*", ".bp-*") for p in d.glob(pattern)] if d.is_dir() else []
-    for p in gone:
-        shutil.rmtree(p) if p.is_dir() else p.unlink()
-    return sum(1 for p in gone if not p.name.startswith(".") and not p.name.endswith(".ckpt"))
-
-
 def remove_stale_temporaries(notebooks) -> list[Path]:
     """Delete the temporary files a killed run left in the folders this pipeline writes (figures,
     results, executed notebooks). Their targets were never replaced, so nothing else is affected."""
@@ -153,14 +141,6 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
-def cache_entries() -> int:
-    """How many finished runs the training cache holds (to tell trained runs from cached ones)."""
-    from .cache import default_cache_dir
-
-    d = Path(default_cache_dir())
-    return sum(1 for pattern in ("gbp-*", "bp-*") for p in d.glob(pattern) if p.is_dir() and not p.name.endswith(".ckpt"))
-
-
 def record_timings(quick: bool, times: dict) -> None:
     """Record a from-scratch build's times, {notebook: {"seconds", "runs_trained"}}, in
     results[/quick]/timings.json (read by the index notebook and the README's table), keeping the
@@ -189,17 +169,17 @@ def main(argv=None) -> int:
         os.environ.setdefault("MFCREDIT_CACHE", str(REPO / "cache" / "quick"))
     total = time.perf_counter()
     if args.retrain:
-        print(f"[pipeline] --retrain: deleted {clear_cache()} cached runs; every run trains from scratch", flush=True)
-    scratch = cache_entries() == 0  # a build from scratch: its times are worth recording
+        print(f"[pipeline] --retrain: deleted {cache.clear()} cached runs; every run trains from scratch", flush=True)
+    scratch = len(cache.entries()) == 0  # a build from scratch: its times are worth recording
     for junk in remove_stale_temporaries(args.notebooks):
         print(f"[pipeline] removed {junk}, left by an interrupted run", flush=True)
     times = {}
     for nb in order(args.notebooks):
         print(f"[pipeline] {nb} (quick={bool(args.quick)}) ...", flush=True)
-        before = cache_entries()
+        before = len(cache.entries())
         dt = run_notebook(nb.resolve(), bool(args.quick), args.timeout)
         if not nb.name.startswith("00"):  # the index, run last, shows the others' times
-            times[nb.stem] = {"seconds": round(dt, 1), "runs_trained": cache_entries() - before}
+            times[nb.stem] = {"seconds": round(dt, 1), "runs_trained": len(cache.entries()) - before}
             if scratch:
                 record_timings(bool(args.quick), times)
         # each notebook's kernel has exited: when the running maximum grows, this notebook set it

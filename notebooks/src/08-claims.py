@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 6. The paper's claims against our numbers
+# # 8. The paper's claims against our numbers
 #
 # **The question.** Which of the paper's claims hold in this reproduction, and which do not?
 #

@@ -77,9 +77,10 @@ def category_fractions(params: dict, tol: float = 0.0) -> list[dict]:
 # ---------------------------------------------------------------- sampled sub-networks
 
 @torch.no_grad()
-def layer_samples(pi, m, xi, a: torch.Tensor, n: int, generator=None, chunk: int = 200) -> torch.Tensor:
+def layer_samples(pi, m, xi, a: torch.Tensor, n: int, generator=None, chunk: int = 50) -> torch.Tensor:
     """Pre-activations z = s W a of ONE layer for a fixed input ``a`` (N_{l-1},) under ``n`` sampled
-    weight matrices: (n, N_l). Their exact mean and variance are the mean-field (G, Delta)."""
+    weight matrices: (n, N_l). Their exact mean and variance are the mean-field (G, Delta). Memory:
+    ``chunk`` sampled matrices at a time (50 first-layer matrices of 100 x 784 are 16 MB)."""
     out = []
     for start in range(0, n, chunk):
         w = sample_weights(pi, m, xi, min(chunk, n - start), generator)

@@ -116,8 +116,10 @@ def _digest(algo: str, data: bytes) -> str:
     return hashlib.new(algo, data).hexdigest()
 
 
-def read_verified(path: Path, spec: FileSpec) -> bytes:
-    """Read ``path``, check it against ``spec`` and return its (decompressed if .gz) bytes."""
+def read_verified(path: Path, spec: FileSpec, keep: int | None = None) -> bytes:
+    """Read ``path``, check it against ``spec`` and return its (decompressed if .gz) bytes; with
+    ``keep``, only the first ``keep`` bytes of the content (the checksum still covers all of it: the
+    content is decompressed and hashed in 1 MiB pieces, so the rest is never held in memory)."""
     if not path.is_file():
         raise DataError(f"{path}: file is missing (expected {spec.name}, "
                         f"{_expected(spec)}). Restore it, or call load_dataset(..., download=True).")
@@ -125,15 +127,23 @@ def read_verified(path: Path, spec: FileSpec) -> bytes:
     if spec.md5 is not None and _digest("md5", raw) != spec.md5:
         raise DataError(f"{path}: MD5 {_digest('md5', raw)} does not match the expected {spec.md5}; "
                         "the file is damaged or not the published one. Delete it and download again.")
-    content = raw
-    if path.suffix == ".gz" and spec.shape:
+    if not (path.suffix == ".gz" and spec.shape):
+        content, sha = raw[:keep], (_digest("sha256", raw) if spec.sha256 else None)
+    else:
+        pieces, kept, h = [], 0, hashlib.sha256()
         try:
-            content = gzip.decompress(raw)
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as f:
+                while piece := f.read(1 << 20):
+                    h.update(piece)
+                    if keep is None or kept < keep:
+                        pieces.append(piece if keep is None else piece[: keep - kept])
+                        kept += len(pieces[-1])
         except (EOFError, OSError, gzip.BadGzipFile) as e:
             raise DataError(f"{path}: not a complete gzip file ({e}); expected {_expected(spec)}. "
                             "Delete it and download again.") from None
-    if spec.sha256 is not None and _digest("sha256", content) != spec.sha256:
-        raise DataError(f"{path}: SHA-256 of the decompressed content is {_digest('sha256', content)}, "
+        content, sha = b"".join(pieces), h.hexdigest()
+    if spec.sha256 is not None and sha != spec.sha256:
+        raise DataError(f"{path}: SHA-256 of the decompressed content is {sha}, "
                         f"expected {spec.sha256}; the file is damaged or not the published one. "
                         "Delete it and download again.")
     return content
@@ -143,8 +153,9 @@ def _expected(spec: FileSpec) -> str:
     return f"sha256 of content {spec.sha256}" if spec.sha256 else f"md5 {spec.md5}"
 
 
-def parse_idx(content: bytes, shape: tuple, where: str = "IDX data") -> np.ndarray:
-    """Parse an IDX file of unsigned bytes (magic 0x00000801 or 0x00000803) and check its shape."""
+def parse_idx(content: bytes, shape: tuple, where: str = "IDX data", n: int | None = None) -> np.ndarray:
+    """Parse an IDX file of unsigned bytes (magic 0x00000801 or 0x00000803) and check its shape;
+    with ``n``, ``content`` may hold only the first ``n`` records and those are returned."""
     if len(content) < 4 or content[:3] != b"\x00\x00\x08":
         raise DataError(f"{where}: not an IDX file of unsigned bytes (bad magic number {content[:4].hex()})")
     ndim = content[3]
@@ -154,6 +165,7 @@ def parse_idx(content: bytes, shape: tuple, where: str = "IDX data") -> np.ndarr
     if tuple(dims) != tuple(shape):
         raise DataError(f"{where}: IDX dimensions {dims}, expected {tuple(shape)}")
     body = content[4 + 4 * ndim:]
+    dims = (dims[0] if n is None else n, *dims[1:])
     if len(body) != int(np.prod(dims)):
         raise DataError(f"{where}: {len(body)} data bytes, expected {int(np.prod(dims))}")
     return np.frombuffer(body, dtype=np.uint8).reshape(dims)
@@ -212,9 +224,18 @@ def load_dataset(name: str = "mnist", n_train: int | None = None, root: str | Pa
     folder = Path(root if root is not None else default_root()) / spec.subdir
     if download:
         fetch(spec, folder, timeout=timeout)
-    if spec.kind == "idx":
-        arrays = [parse_idx(read_verified(folder / f.name, f), f.shape, str(folder / f.name)) for f in spec.files]
-        xtr, ytr, xte, yte = arrays
+    if spec.kind == "idx":  # train images, train labels, test images, test labels
+        full = spec.files[0].shape[0]
+        if n_train is not None and not (isinstance(n_train, int) and not isinstance(n_train, bool)
+                                        and 1 <= n_train <= full):
+            raise ValueError(f"n_train must be an integer in [1, {full}], got {n_train!r}")
+
+        def records(f: FileSpec, n: int | None):  # only the first n records are kept in memory
+            keep = None if n is None else 4 + 4 * len(f.shape) + n * int(np.prod(f.shape[1:], dtype=np.int64))
+            return parse_idx(read_verified(folder / f.name, f, keep), f.shape, str(folder / f.name), n)
+
+        xtr, ytr = (records(f, n_train) for f in spec.files[:2])
+        xte, yte = (records(f, None) for f in spec.files[2:])
         xtr, xte = xtr.reshape(len(xtr), -1), xte.reshape(len(xte), -1)
     elif spec.kind == "cifar-python":
         f = spec.files[0]
@@ -231,8 +252,8 @@ def load_dataset(name: str = "mnist", n_train: int | None = None, root: str | Pa
         if len(y) and (y.min() < 0 or y.max() >= spec.n_classes):
             raise DataError(f"{folder}: {part} labels outside 0..{spec.n_classes - 1}")
 
-    def images(x):
-        return torch.from_numpy(np.array(x, dtype=np.float32)).to(dtype) / 255.0
+    def images(x):  # one float copy, divided in place (no float64 copy unless dtype asks for it)
+        return torch.from_numpy(np.array(x, dtype=np.float32)).to(dtype).div_(255.0)
 
     def labels(y):
         return torch.from_numpy(np.ascontiguousarray(y).astype(np.int64))

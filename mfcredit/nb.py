@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from .utils import REPO, atomic_write_bytes, default_threads
+from .utils import REPO, atomic_write_bytes, default_threads, return_freed_memory
 
 #: Where figures/, results/ and build/ go: $MFCREDIT_OUTPUT if set (read at import), else the repository.
 ROOT = Path(os.environ.get("MFCREDIT_OUTPUT") or REPO).resolve()
@@ -115,6 +115,7 @@ def setup(ns: dict) -> None:
 
     quick = apply_params(ns)
     torch.set_num_threads(default_threads())
+    return_freed_memory()  # freed sampling temporaries go back to the system (kernel memory)
     sns.set_theme(style="whitegrid", context="notebook", palette="colorblind")
     matplotlib.rcParams.update({"figure.dpi": 100, "savefig.dpi": 120, "savefig.bbox": "tight",
                                 "svg.hashsalt": "mfcredit", "figure.max_open_warning": 0})

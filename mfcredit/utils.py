@@ -131,3 +131,22 @@ def replace_marked_block(path: str | Path, name: str, content: str) -> None:
                  lambda m: m.group(1) + content.strip() + "\n" + m.group(2), text, flags=re.S)
     if new != text:
         atomic_write_bytes(path, new.encode())
+
+
+def return_freed_memory(threshold: int = 1 << 20) -> bool:
+    """Make glibc serve every allocation of ``threshold`` bytes or more with its own mmap, given back
+    to the system when freed. By default glibc raises that threshold (up to 32 MiB) after the first
+    large block is freed and serves later blocks from its heap, where freed temporaries (the 16-60 MB
+    weight samples of the analyses) stay counted as the process's memory. A notebook kernel calls
+    this once (:func:`mfcredit.nb.setup`) to keep its peak memory within small machines' limits, such
+    as Binder's. Returns False (doing nothing) where the C library is not glibc."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    M_MMAP_THRESHOLD = -3  # from glibc's malloc.h; setting it also turns the dynamic raise off
+    return bool(mallopt(M_MMAP_THRESHOLD, int(threshold)))

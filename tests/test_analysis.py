@@ -123,3 +123,14 @@ def test_evaluate_shares_the_first_product_bit_for_bit(dtype):
                "mf_noisy": mf.analysis.error_rate(net(x, noise=True, generator=g), y),
                "mf_mean": mf.analysis.error_rate(net(x, noise=False), y)}
     assert mf.evaluate(net, x, y, mf.generator(6)) == old
+
+
+def test_entropy_does_not_depend_on_chunk():
+    """Chunking (memory) must not change the Monte Carlo draws, hence the entropies, bit for bit."""
+    g = mf.generator(0)
+    pi = torch.rand(40, 50, generator=g)
+    pi[pi < 0.3] = 0
+    m, xi = torch.randn(40, 50, generator=g), torch.rand(40, 50, generator=g) * 0.1
+    full = mf.connection_entropy(pi, m, xi, n_mc=30, generator=mf.generator(1), chunk=1 << 20)
+    for chunk in (16, 160, 1 << 10):
+        assert torch.equal(mf.connection_entropy(pi, m, xi, n_mc=30, generator=mf.generator(1), chunk=chunk), full)

@@ -80,6 +80,16 @@ def test_altered_content(mnist_copy):
         mf.load_dataset("mnist", root=mnist_copy)
 
 
+def test_first_images_only_still_verify_the_whole_file(mnist_copy):
+    """n_train keeps only the first images in memory, yet a change after them is still refused."""
+    p = mnist_copy / "mnist" / "train-labels-idx1-ubyte.gz"
+    content = bytearray(gzip.decompress(p.read_bytes()))
+    content[-1] = (content[-1] + 1) % 10  # the very last training label
+    p.write_bytes(gzip.compress(bytes(content)))
+    with pytest.raises(DataError, match=r"train-labels-idx1-ubyte.gz: SHA-256"):
+        mf.load_dataset("mnist", n_train=10, root=mnist_copy)
+
+
 def test_other_dataset_in_place(mnist_copy):
     """A test-labels file where the training labels belong: caught by the checksum."""
     d = mnist_copy / "mnist"

@@ -20,6 +20,7 @@ import shutil
 import warnings
 from pathlib import Path
 
+from . import shipped
 from .config import TrainConfig
 from .runs import DamagedRunError, Run, RunFileError, load_run, save_run
 from .training import train
@@ -65,15 +66,16 @@ def clear(cache_dir: str | Path | None = None) -> int:
 
 
 def load_cached(config: TrainConfig, seed: int, threads: int, cache_dir: str | Path | None = None) -> Run | None:
-    """The cached run of (config, seed, threads), or None if there is none yet.
+    """The cached run of (config, seed, threads), or else the shipped one (:mod:`mfcredit.shipped`,
+    unless $MFCREDIT_SHIPPED=0), or None if there is none yet.
 
     A damaged entry (unreadable or truncated files) is reported with a warning naming its folder,
     removed, and counts as none. An entry saved under another config, seed, thread count or cache
     version (a hash collision or a hand-copied folder) raises :class:`RunFileError`.
     """
     folder = entry_path(config, seed, threads, cache_dir)
-    if not folder.exists():
-        return None
+    if not folder.exists():  # a run the repository ships (data/runs) needs no training
+        return shipped.load(config, seed) if threads == shipped.THREADS and shipped.enabled() else None
     try:
         run = load_run(folder, expect_config=config)
     except DamagedRunError as e:

@@ -16,7 +16,9 @@ kernels write it to their own stderr, which is this terminal (they are started w
 ``IPKernelApp.capture_fd_output=False``, so ipykernel does not forward it into the notebook). The kernels
 are started with CurveZMQ transport encryption where pyzmq supports it (jupyter_client's
 ``KernelManager.transport_encryption = "auto"``), so ipykernel has no plain-TCP warning to print.
-``--retrain 1`` deletes every run of the training cache first: every run trains from scratch.
+``--retrain 1`` deletes every run of the training cache first and does not use the shipped runs
+(data/runs): every run trains from scratch, and the shipped runs are rewritten at the end. Only such
+builds record their times.
 """
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ import papermill as pm
 import zmq
 from traitlets.config import Config
 
-from . import cache
+from . import cache, shipped
 from .nb import PARAMS, ROOT
 from .utils import REPO, atomic_write_bytes, remove_leftovers, replace_marked_block
 
@@ -151,6 +153,15 @@ def record_timings(quick: bool, times: dict) -> None:
     atomic_write_bytes(path, (json.dumps(table, indent=1, sort_keys=True) + "\n").encode())
 
 
+def ship_runs() -> None:
+    """Rewrite data/runs from the runs this build trained (:mod:`mfcredit.shipped`); runs the
+    notebooks did not train (a partial build) keep their shipped files."""
+    found = [(job, cache.load_cached(*job, shipped.THREADS)) for job in shipped.jobs()]
+    paths = shipped.write([run for _, run in found if run is not None])
+    print(f"[pipeline] rewrote {len(paths)} of {len(found)} shipped runs in "
+          f"{shipped.FOLDER.relative_to(REPO)}", flush=True)
+
+
 def order(notebooks) -> list[Path]:
     """The numbered notebooks in order, the index (00-*) last: it reports the others' timings."""
     return sorted(notebooks, key=lambda p: (p.name.startswith("00"), p.name))
@@ -168,9 +179,11 @@ def main(argv=None) -> int:
     if args.quick:  # quick runs share nbval's cache, never the paper-scale entries
         os.environ.setdefault("MFCREDIT_CACHE", str(REPO / "cache" / "quick"))
     total = time.perf_counter()
-    if args.retrain:
-        print(f"[pipeline] --retrain: deleted {cache.clear()} cached runs; every run trains from scratch", flush=True)
-    scratch = len(cache.entries()) == 0  # a build from scratch: its times are worth recording
+    if args.retrain:  # neither the cache nor the shipped runs (data/runs) serve: the kernels inherit this
+        os.environ["MFCREDIT_SHIPPED"] = "0"
+        print(f"[pipeline] --retrain: deleted {cache.clear()} cached runs; every run trains from scratch, "
+              "the shipped runs are rewritten", flush=True)
+    scratch = bool(args.retrain)  # a build from scratch: its times are worth recording
     for junk in remove_stale_temporaries(args.notebooks):
         print(f"[pipeline] removed {junk}, left by an interrupted run", flush=True)
     times = {}
@@ -184,6 +197,8 @@ def main(argv=None) -> int:
                 record_timings(bool(args.quick), times)
         # each notebook's kernel has exited: when the running maximum grows, this notebook set it
         print(f"[pipeline] {nb}: {dt:.1f} s; largest kernel so far: {peak_mib():.0f} MiB", flush=True)
+    if args.retrain and not args.quick:
+        ship_runs()
     update_readme(bool(args.quick))
     print(f"[pipeline] all notebooks: {time.perf_counter() - total:.1f} s; "
           f"peak memory of the largest kernel: {peak_mib():.0f} MiB", flush=True)

@@ -1,0 +1,135 @@
+"""The trained runs the repository ships in data/runs/, so that notebooks 2 to 4 re-execute at paper
+scale without training (on Binder, say).
+
+    run = mf.shipped.load(mf.TrainConfig(), seed=0)   # None if that run is not shipped
+
+Which runs: :func:`jobs`, the paper recipe's five seeds for gBP and for standard BP, and the 2022
+variant's five seeds as notebook 3 trains them. Each is one compressed ``<model>-<key>.npz`` (the
+key of its cache entry, :func:`mfcredit.cache.run_key`, at the sweep's one thread per run) holding
+the parameters as float32 arrays and, as JSON, the config, seed, per-epoch metrics and the platform
+it was trained on; ``SHA256SUMS`` lists every file's checksum. A file that is not listed or does not
+match its checksum is refused with :class:`mfcredit.runs.RunFileError` naming it.
+
+The training cache (:mod:`mfcredit.cache`) serves these runs when it has no entry of its own, unless
+$MFCREDIT_SHIPPED is 0, as in ``make figures RETRAIN=1``, which then rewrites the files from the
+runs it trained (:func:`write`). The archives are written byte for byte the same for the same
+numbers (fixed zip dates, no wall-clock times inside).
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import platform
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .config import TrainConfig, recipe_2022
+from .runs import Run, RunFileError
+from .utils import REPO, atomic_write_bytes
+
+#: Where the shipped runs live.
+FOLDER = REPO / "data" / "runs"
+#: The thread count of the shipped runs (that of :func:`mfcredit.sweep`'s workers).
+THREADS = 1
+N_SEEDS = 5
+#: Fields of ``Run.info`` that differ between otherwise identical runs: not shipped.
+VOLATILE = ("wall_s", "epoch_s", "resumed_from_epoch")
+
+
+def jobs() -> list[tuple[TrainConfig, int]]:
+    """(config, seed) of every shipped run: the paper recipe (gBP and standard BP) of notebooks 2
+    and 4, and the 2022 variant of notebook 3 (tested at the end only, as there)."""
+    paper = TrainConfig()
+    variant = recipe_2022(eval_every=recipe_2022().epochs)
+    return [(cfg, s) for cfg in (paper, paper.replace(model="bp"), variant) for s in range(N_SEEDS)]
+
+
+def enabled() -> bool:
+    """False when $MFCREDIT_SHIPPED is 0 (retraining from scratch), else True."""
+    return os.environ.get("MFCREDIT_SHIPPED", "1").strip() not in ("0", "false", "False", "no")
+
+
+def platform_id() -> str:
+    """What decides a run's last bits besides its config, seed and thread count: the CPU, its
+    instruction set as torch uses it, and the torch version."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return f"{cpu} | {torch.backends.cpu.get_cpu_capability()} | torch {torch.__version__}"
+
+
+def name(config: TrainConfig, seed: int) -> str:
+    """File name of a run: its cache entry's name, at :data:`THREADS` threads."""
+    from .cache import run_key  # the cache imports this module
+
+    return f"{config.model}-{run_key(config, seed, THREADS)}.npz"
+
+
+def checksums(folder: Path = FOLDER) -> dict[str, str]:
+    """{file name: SHA-256} from ``folder/SHA256SUMS`` (empty if there is none)."""
+    path = folder / "SHA256SUMS"
+    if not path.is_file():
+        return {}
+    pairs = (line.split() for line in path.read_text().splitlines() if line.strip())
+    return {fname: digest for digest, fname in pairs}
+
+
+def load(config: TrainConfig, seed: int, folder: Path = FOLDER) -> Run | None:
+    """The shipped run of (config, seed), verified by checksum; None if it is not shipped."""
+    path = Path(folder) / name(config, seed)
+    if not path.is_file():
+        return None
+    blob = path.read_bytes()
+    expected = checksums(Path(folder)).get(path.name)
+    if expected is None:
+        raise RunFileError(f"{path}: not listed in {Path(folder) / 'SHA256SUMS'}; restore both with git checkout")
+    if hashlib.sha256(blob).hexdigest() != expected:
+        raise RunFileError(f"{path}: SHA-256 does not match SHA256SUMS: the file is damaged; "
+                           "restore it with git checkout, or retrain (make figures RETRAIN=1)")
+    with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+        meta = json.loads(bytes(z["meta.json"]).decode())
+        params = {k: [torch.from_numpy(z[f"{k}{l}"].copy()) for l in range(len(config.widths) - 1)]
+                  for k in (("w",) if config.model == "bp" else ("pi", "m", "xi"))}
+    if TrainConfig.from_dict(meta["config"]) != config or meta["seed"] != int(seed):
+        raise RunFileError(f"{path}: holds another run (seed {meta['seed']}) than its name says")
+    return Run(config, int(seed), meta["metrics"], params, meta["info"])
+
+
+def to_bytes(run: Run) -> bytes:
+    """The .npz archive of ``run``: the same bytes for the same numbers."""
+    meta = {"config": run.config.to_dict(), "seed": int(run.seed), "metrics": run.metrics,
+            "info": {**{k: v for k, v in run.info.items() if k not in VOLATILE}, "platform": platform_id()}}
+    arrays = {"meta.json": np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)}
+    arrays |= {f"{k}{l}": t.detach().cpu().numpy() for k, ts in run.params.items() for l, t in enumerate(ts)}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        for key, arr in arrays.items():
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with zf.open(info, "w") as f:
+                np.lib.format.write_array(f, np.ascontiguousarray(arr), allow_pickle=False)
+    return buf.getvalue()
+
+
+def write(runs: list[Run], folder: Path = FOLDER) -> list[Path]:
+    """Write ``runs`` as the shipped runs (replacing files of the same name) and their checksums."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    sums = checksums(folder)
+    paths = []
+    for run in runs:
+        blob = to_bytes(run)
+        path = folder / name(run.config, run.seed)
+        atomic_write_bytes(path, blob)
+        sums[path.name] = hashlib.sha256(blob).hexdigest()
+        paths.append(path)
+    atomic_write_bytes(folder / "SHA256SUMS", "".join(f"{sums[k]}  {k}\n" for k in sorted(sums)).encode())
+    return paths

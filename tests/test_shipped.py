@@ -1,0 +1,85 @@
+"""The trained runs shipped in data/runs: complete, checksummed, small, served by the cache, and
+reproduced by retraining (bit for bit on the platform they were trained on)."""
+import hashlib
+import shutil
+
+import pytest
+import torch
+
+import mfcredit as mf
+from mfcredit import cache, shipped
+from mfcredit.runs import RunFileError
+
+#: Elsewhere (another CPU or torch), float sums round differently and a retrained run follows
+#: another trajectory: its final test errors must still agree within this many percentage points
+#: (about four times the spread over seeds of notebook 2).
+TOLERANCE_POINTS = 0.5
+
+
+def test_every_shipped_run_is_there_listed_and_intact():
+    sums = shipped.checksums()
+    names = {shipped.name(cfg, seed) for cfg, seed in shipped.jobs()}
+    assert len(names) == 3 * shipped.N_SEEDS
+    assert set(sums) == names, "data/runs/SHA256SUMS must list exactly the shipped runs"
+    assert {p.name for p in shipped.FOLDER.glob("*.npz")} == names, "unlisted or missing files in data/runs"
+    for fname, digest in sums.items():
+        assert hashlib.sha256((shipped.FOLDER / fname).read_bytes()).hexdigest() == digest, fname
+    total = sum((shipped.FOLDER / f).stat().st_size for f in names)
+    assert total <= 25e6, f"shipped runs take {total / 1e6:.1f} MB, more than 25 MB"
+
+
+def test_shipped_runs_load_with_their_config_and_numbers():
+    for cfg, seed in shipped.jobs():
+        run = shipped.load(cfg, seed)
+        assert run.config == cfg and run.seed == seed
+        assert all(len(v) == cfg.epochs for v in run.metrics.values())  # one entry per epoch
+        net = run.network()  # shapes checked against the config
+        assert sum(p.numel() for p in net.parameters()) == (1 if cfg.model == "bp" else 3) * (784 * 100 + 100 * 100 + 100 * 10)
+        assert 0 < run.final("sampled") < 10
+
+
+def test_archive_bytes_depend_only_on_the_numbers():
+    cfg, seed = shipped.jobs()[0]
+    run = shipped.load(cfg, seed)
+    again = mf.Run(run.config, run.seed, run.metrics, run.params, {**run.info, "wall_s": 123.0})
+    assert shipped.to_bytes(again) == (shipped.FOLDER / shipped.name(cfg, seed)).read_bytes() or \
+        run.info["platform"] != shipped.platform_id()  # the platform is recorded in the file
+
+
+def test_damaged_or_unlisted_file_is_refused(tmp_path):
+    cfg, seed = shipped.jobs()[0]
+    folder = tmp_path / "runs"
+    shutil.copytree(shipped.FOLDER, folder)
+    path = folder / shipped.name(cfg, seed)
+    blob = bytearray(path.read_bytes())
+    blob[len(blob) // 2] ^= 0xFF
+    path.write_bytes(bytes(blob))
+    with pytest.raises(RunFileError, match=f"{path.name}: SHA-256 does not match"):
+        shipped.load(cfg, seed, folder)
+    (folder / "SHA256SUMS").write_text("")
+    with pytest.raises(RunFileError, match="not listed"):
+        shipped.load(cfg, seed, folder)
+    assert shipped.load(cfg.replace(epochs=7), seed, folder) is None  # not shipped: None
+
+
+def test_cache_serves_shipped_runs_unless_disabled(tmp_path, monkeypatch):
+    cfg, seed = shipped.jobs()[shipped.N_SEEDS]  # a standard-BP run
+    run = cache.load_cached(cfg, seed, shipped.THREADS, cache_dir=tmp_path)
+    assert run is not None and torch.equal(run.params["w"][0], shipped.load(cfg, seed).params["w"][0])
+    assert cache.load_cached(cfg, seed, 2, cache_dir=tmp_path) is None  # other thread count: other numbers
+    monkeypatch.setenv("MFCREDIT_SHIPPED", "0")
+    assert cache.load_cached(cfg, seed, shipped.THREADS, cache_dir=tmp_path) is None
+
+
+def test_retraining_a_shipped_run_reproduces_it(tmp_path, monkeypatch):
+    """The standard-BP run of seed 0 (the cheapest shipped run), retrained from scratch."""
+    monkeypatch.setenv("MFCREDIT_SHIPPED", "0")
+    cfg, seed = shipped.jobs()[shipped.N_SEEDS]
+    ref = shipped.load(cfg, seed)
+    new = cache.cached_train(cfg, seed, cache_dir=tmp_path, threads=shipped.THREADS, progress=False)
+    if ref.info["platform"] == shipped.platform_id():
+        assert all(torch.equal(a, b) for a, b in zip(new.params["w"], ref.params["w"]))
+        assert new.metrics == ref.metrics
+    else:
+        for metric in ("sampled", "mf_mean"):
+            assert abs(new.final(metric) - ref.final(metric)) <= TOLERANCE_POINTS, metric

@@ -30,7 +30,7 @@ from .runs import Run
 from .sweep import sweep
 from .training import train
 from .utils import default_threads, generator
-from . import analysis, layers, nb, shipped, utils  # noqa: E402,F401  (modules used as mf.analysis.*, mf.nb.*, ...)
+from . import analysis, data, layers, nb, shipped, utils  # noqa: E402,F401  (modules used as mf.analysis.*, mf.nb.*, ...)
 
 __version__ = "0.1.0"
 

@@ -298,3 +298,39 @@ def fetch(spec: DatasetSpec, folder: str | Path, mirrors: tuple[str, ...] | None
             raise DataError(f"could not download a valid {f.name} ({_expected(f)}) from any mirror:\n  "
                             + "\n  ".join(failures))
     return folder
+
+
+def validation_split(name: str = "mnist", n: int = 10_000, n_train: int | None = None,
+                     root: str | Path | None = None, dtype: torch.dtype = torch.float32,
+                     spec: DatasetSpec | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The LAST ``n`` images of the official training file, for choosing hyperparameters without the
+    test set: (x (n, D) pixel / 255, y (n,) int64). For MNIST's 60,000, n = 10,000 gives indices
+    50,000-59,999. Only these n images are converted to floats (the test file is not read).
+
+    ``n_train``: the size of the training set used beside it (its FIRST n_train images, as in
+    :func:`load_dataset`); a ValueError if the two overlap, so a validation image is never trained on.
+    """
+    if spec is None:
+        if name not in SPECS:
+            raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(SPECS)}")
+        spec = SPECS[name]
+    folder = Path(root if root is not None else default_root()) / spec.subdir
+    if spec.kind == "idx":
+        (fx, fy) = spec.files[:2]
+        x = parse_idx(read_verified(folder / fx.name, fx), fx.shape, str(folder / fx.name))
+        y = parse_idx(read_verified(folder / fy.name, fy), fy.shape, str(folder / fy.name))
+        x = x.reshape(len(x), -1)
+    elif spec.kind == "cifar-python":
+        f = spec.files[0]
+        x, y = _cifar_arrays(read_verified(folder / f.name, f), spec.extra["train"], folder / f.name)
+    else:
+        raise ValueError(f"unknown dataset kind {spec.kind!r}")
+    total = len(x)
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n < total:
+        raise ValueError(f"validation size n must be an integer in [1, {total - 1}], got {n!r}")
+    if n_train is not None and n_train > total - n:
+        raise ValueError(f"the first n_train = {n_train} training images overlap the last n = {n} used for "
+                         f"validation ({total} in all): use n_train + n <= {total}")
+    x, y = x[total - n:], y[total - n:]
+    return (torch.from_numpy(np.array(x, dtype=np.float32)).to(dtype) / 255.0,
+            torch.from_numpy(np.ascontiguousarray(y).astype(np.int64)))

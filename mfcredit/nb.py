@@ -38,6 +38,7 @@ class Param:
     lo: float | None = None
     hi: float | None = None
     quick: object = None  # the value in quick mode; None keeps the notebook's value
+    item: type = int  # a list's element type (int or float), checked against lo and hi
 
     def check(self, name: str, value):
         """Return ``value`` converted to this parameter's type, or raise ValueError naming it."""
@@ -46,7 +47,7 @@ class Param:
         if self.kind is list:
             if not isinstance(value, (list, tuple)) or not value:
                 raise ValueError(f"notebook parameter {name!r} must be a non-empty list, got {value!r}")
-            return [Param(int, self.lo, self.hi).check(f"{name}[{i}]", v) for i, v in enumerate(value)]
+            return [Param(self.item, self.lo, self.hi).check(f"{name}[{i}]", v) for i, v in enumerate(value)]
         if self.kind is int and (isinstance(value, bool) or not isinstance(value, int)):
             raise ValueError(f"notebook parameter {name!r} must be an integer, got {value!r}")
         if self.kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))
@@ -73,6 +74,9 @@ PARAMS = {
     "sizes": Param(list, 1, 60_000, quick=[500, 1000]),
     "n_mc": Param(int, 1),
     "tol": Param(float, 0.0, 0.5),
+    "n_control_seeds": Param(int, 1, quick=2),
+    "bp_lrs": Param(list, 1e-6, 1.0, quick=[0.01, 0.1], item=float),
+    "n_val": Param(int, 1, 59_999, quick=1000),
 }
 
 

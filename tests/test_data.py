@@ -298,3 +298,15 @@ def test_cifar_wrong_md5(tmp_path):
     (tmp_path / "c" / "cifar-10-python.tar.gz").write_bytes(blob + b"x")
     with pytest.raises(DataError, match="MD5"):
         mf.load_dataset(spec=cifar_spec(blob), root=tmp_path)
+
+
+def test_validation_split_is_the_end_of_the_training_file(mnist):
+    x, y = mf.data.validation_split("mnist", n=10_000, n_train=10_000)
+    assert x.shape == (10_000, 784) and x.dtype == torch.float32 and y.dtype == torch.int64
+    assert torch.equal(x, mnist.x_train[50_000:]) and torch.equal(y, mnist.y_train[50_000:])
+    x2, y2 = mf.data.validation_split("mnist", n=100)
+    assert torch.equal(x2, mnist.x_train[-100:]) and torch.equal(y2, mnist.y_train[-100:])
+    with pytest.raises(ValueError, match="overlap"):
+        mf.data.validation_split("mnist", n=10_000, n_train=50_001)
+    with pytest.raises(ValueError, match="validation size"):
+        mf.data.validation_split("mnist", n=60_000)

@@ -21,7 +21,7 @@ from mfcredit.pipeline import check_parameters, strip_metadata  # noqa: E402
 
 ROOT = Path(mf.nb.REPO)
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
-CHAPTERS = [p for p in NOTEBOOKS if p.name[:2] in ("01", "02", "03", "04", "05")]
+CHAPTERS = [p for p in NOTEBOOKS if p.name[:2] in ("01", "02", "03", "04", "05", "06")]
 
 
 def ns(**values):
@@ -225,3 +225,12 @@ def test_notebook_param(value, kind):
     else:
         with pytest.raises(ValueError, match="'n'"):
             mf.nb.Param(kind, lo, hi).check("n", value)
+
+
+def test_float_list_parameter():
+    rule = mf.nb.Param(list, 1e-6, 1.0, item=float)
+    assert rule.check("lrs", [0.1, 1]) == [0.1, 1.0] and all(isinstance(v, float) for v in rule.check("lrs", [1]))
+    for bad in ([], [0.1, 2.0], [True], [float("nan")], ["0.1"], 0.1):
+        with pytest.raises(ValueError, match="lrs"):
+            rule.check("lrs", bad)
+    assert mf.nb.Param(list, 1).check("sizes", [3]) == [3]  # integer lists as before

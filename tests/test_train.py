@@ -53,6 +53,15 @@ def test_eval_every_does_not_change_training(small):
     assert math.isnan(b.metrics["test_error_sampled"][0]) and not math.isnan(b.metrics["test_error_sampled"][-1])
 
 
+def test_test_metric_does_not_change_training(small):
+    """The headline metric only picks which error Run.final reports: same parameters, same errors."""
+    a = mf.train(mf.TrainConfig(**QUICK), seed=2, data=small, progress=False)
+    b = mf.train(mf.TrainConfig(**{**QUICK, "test_metric": "mf_noisy"}), seed=2, data=small, progress=False)
+    assert a.metrics == b.metrics
+    assert all(torch.equal(x, y) for k in a.params for x, y in zip(a.params[k], b.params[k]))
+    assert b.final() == a.final("mf_noisy") and a.final() == a.final("sampled")
+
+
 def test_divergence_names_epoch_and_batch(small):
     bad = mf.Data(torch.full_like(small.x_train, float("nan")), small.y_train, small.x_test, small.y_test)
     with pytest.raises(DivergenceError, match="epoch 1, batch 1"):

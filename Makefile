@@ -37,7 +37,7 @@ unit: $(STAMP)
 nbval: $(STAMP)
 	@if [ -n "$(NOTEBOOKS)" ]; then \
 	  MPLBACKEND=$(INLINE) MFCREDIT_QUICK=1 MFCREDIT_PROGRESS=0 MFCREDIT_CACHE=$(CURDIR)/cache/quick $(PY) -m pytest -q --nbval-lax --nbval-current-env \
-	    --nbval-cell-timeout=600 -p no:cacheprovider $(NOTEBOOKS); \
+	    --nbval-cell-timeout=600 -p no:cacheprovider -p nbval_memory $(NOTEBOOKS); \
 	else echo "no notebooks yet"; fi
 
 # notebooks/NN-name.ipynb from notebooks/src/NN-name.py (jupytext keeps the outputs and cell ids)

@@ -71,7 +71,8 @@ PARAMS = {
     "n_perturb": Param(int, 1, quick=2),
     "n_runs": Param(int, 1, quick=2),
     "sizes": Param(list, 1, 60_000, quick=[500, 1000]),
-    "n_mc": Param(int, 1),
+    "equal_sizes": Param(list, 1, 60_000, quick=[500, 1000, 2000]),
+    "n_mc": Param(int, 1, quick=20),
     "tol": Param(float, 0.0, 0.5),
 }
 

@@ -260,10 +260,12 @@ def test_perturbation_matched_control_is_matched():
 
 
 def test_uip_activation_values_at_the_layer_scale(monkeypatch):
-    """Activated UIPs copy present weights of the layer: with every non-UIP weight of magnitude 20,
-    every activated UIP is +-20; with 'normal' they are N(0, 1)."""
+    """Activated UIPs copy present weights of the layer: with every non-UIP weight of magnitude 20
+    when present (some present half the time), every activated UIP is +-20, never an absent 0; with
+    'normal' they are N(0, 1)."""
     pi = torch.zeros(4, 10)
     pi[:, 5:] = 1.0
+    pi[:, 3:5] = 0.5
     m = torch.full((4, 10), 20.0)
     m[::2] = -20.0
     p = {"pi": [pi], "m": [m], "xi": [torch.zeros(4, 10)]}

@@ -9,6 +9,8 @@
     mf.evaluate(net, data.x_test, data.y_test)   # sampled / noisy mean-field / eps = 0 errors
     sub = net.sample()                       # one sub-network, an ordinary torch module
     mf.category_fractions(run.params)        # VIP / UIP / variable per layer
+    live = mf.live_connections(run.params, mf.dead_inputs(data.x_train))
+    mf.category_fractions(run.params, include=live)   # the same, without connections from blank pixels
 
 The modules, from the bottom up: ``layers`` (the spike-and-slab law, the sampler, the forward
 pass, the layer with its gBP backward), ``model`` (the networks), ``gbp`` (gBP written out, and
@@ -18,11 +20,12 @@ its autograd oracle), ``analysis`` and ``entropy`` (what the notebooks measure),
 ``mf.sweep`` hides the module, which is ``sys.modules["mfcredit.sweep"]``), ``utils``, and
 ``nb`` / ``pipeline`` for the notebooks.
 """
-from .analysis import categories, category_fractions, ensemble_study, evaluate, perturbation
+from .analysis import (absence, categories, category_fractions, dead_inputs, ensemble_study, evaluate,
+                       live_connections, perturbation)
 from .cache import cached_train
 from .config import TrainConfig, recipe_2022, recipe_cifar10
 from .data import Data, load_dataset
-from .entropy import connection_entropy, layer_entropies
+from .entropy import connection_entropy, layer_entropies, entropy_by_layer
 from .gbp import gbp_gradients, reference_gradients
 from .layers import MeanFieldLinear, sample_weights
 from .model import MFNet, PlainNet
@@ -39,4 +42,5 @@ __all__ = [
     "load_dataset", "Data", "MFNet", "PlainNet", "MeanFieldLinear", "sample_weights",
     "gbp_gradients", "reference_gradients", "categories", "category_fractions", "ensemble_study",
     "perturbation", "connection_entropy", "layer_entropies", "generator", "default_threads",
+    "dead_inputs", "live_connections", "absence", "entropy_by_layer",
 ]

@@ -4,11 +4,14 @@ arXiv:2001.03354.
 Everything is vectorised over weights and samples.
 
 ``params`` below is a dict {'pi': [...], 'm': [...], 'xi': [...]} with one (N_l, N_{l-1}) tensor
-per layer, as in ``Run.params`` or ``MFNet.state()``.
+per layer, as in ``Run.params`` or ``MFNet.state()``. ``include``, where a function takes it, is
+one bool tensor per layer shaped like that layer's pi (True: the connection counts), as made by
+:func:`live_connections`; None counts every connection.
 """
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 
 import torch
 
@@ -55,11 +58,48 @@ def categories(pi: torch.Tensor, xi: torch.Tensor, tol: float = 0.0) -> torch.Te
     return cat
 
 
-def category_fractions(params: dict, tol: float = 0.0) -> list[dict]:
+def dead_inputs(x: torch.Tensor) -> torch.Tensor:
+    """Inputs that are 0 in every example of ``x`` (B, N_0): a bool mask (N_0,).
+
+    Every gBP gradient of a first-layer connection (i, j) carries a factor a_j or a_j^2 (Eqs. 4-5 of
+    the paper; notebook 1), so a connection from a dead input never receives one: it keeps pi = 0
+    and the slab variance of its initialisation (shrunk only by weight decay), and stays "variable".
+    """
+    if x.dim() != 2:
+        raise ValueError(f"dead_inputs: x must be (examples, inputs), got shape {tuple(x.shape)}")
+    return (x == 0).all(dim=0)
+
+
+def live_connections(params: dict, dead: torch.Tensor) -> list[torch.Tensor]:
+    """The ``include`` masks that leave out the first-layer connections from ``dead`` inputs (a bool
+    mask (N_0,), see :func:`dead_inputs`): one bool tensor per layer, shaped like pi, all True
+    beyond the first layer."""
+    pis = params["pi"]
+    if dead.shape != (pis[0].shape[1],):
+        raise ValueError(f"live_connections: dead must have one entry per input ({pis[0].shape[1]}), "
+                         f"got shape {tuple(dead.shape)}")
+    first = (~dead.bool()).expand(pis[0].shape).clone()
+    return [first] + [torch.ones(pi.shape, dtype=torch.bool) for pi in pis[1:]]
+
+
+def _masks(params: dict, include) -> list[torch.Tensor]:
+    """``include`` checked against the layers of ``params`` (None: every connection)."""
+    pis = params["pi"]
+    if include is None:
+        return [torch.ones(pi.shape, dtype=torch.bool) for pi in pis]
+    if len(include) != len(pis) or any(k.shape != pi.shape for k, pi in zip(include, pis)):
+        raise ValueError("include must hold one bool mask per layer, shaped like that layer's pi "
+                         f"{[tuple(pi.shape) for pi in pis]}; got {[tuple(k.shape) for k in include]}")
+    return [k.bool() for k in include]
+
+
+def category_fractions(params: dict, tol: float = 0.0, include=None) -> list[dict]:
     """Per layer: fractions of VIP, UIP and variable connections, and of pi == 0, pi == 1, xi == 0
-    (with ``tol`` as in :func:`categories`). Returns one dict per layer."""
+    (with ``tol`` as in :func:`categories`), among the connections ``include`` keeps (all by
+    default); 'n' is their number. Returns one dict per layer."""
     rows = []
-    for pi, xi in zip(params["pi"], params["xi"]):
+    for pi, xi, keep in zip(params["pi"], params["xi"], _masks(params, include)):
+        pi, xi = pi[keep], xi[keep]
         cat = categories(pi, xi, tol)
         n = pi.numel()
         rows.append({
@@ -71,6 +111,32 @@ def category_fractions(params: dict, tol: float = 0.0) -> list[dict]:
             "pi==1": (pi >= 1 - tol).sum().item() / n,
             "xi==0": (xi <= tol).sum().item() / n,
         })
+    return rows
+
+
+@torch.no_grad()
+def absence(params: dict, deltas=(1e-6, 1e-3, 0.1, 0.5), n_samples: int = 20, generator=None,
+            include=None) -> list[dict]:
+    """How many connections are absent, read three ways, per layer (among ``include``):
+
+    - 'exact': fraction with pi == 1 (the UIPs);
+    - 'above': for each delta in ``deltas``, the fraction with pi > 1 - delta (absent in more than a
+      fraction 1 - delta of the sub-networks);
+    - 'mean_pi': the mean of pi, which is the expected fraction of connections absent from one
+      sampled sub-network;
+    - 'sampled' / 'sampled_sd': the fraction absent in each of ``n_samples`` sampled masks
+      (present = [u >= pi], as in sampling), mean and sd over the masks.
+    """
+    rows = []
+    for pi, keep in zip(params["pi"], _masks(params, include)):
+        p = pi[keep].double()
+        absent = torch.stack([(torch.rand(p.shape, generator=generator, dtype=p.dtype) < p).double().mean()
+                              for _ in range(n_samples)])
+        rows.append({"exact": (p == 1).double().mean().item(),
+                     "above": [(p > 1 - d).double().mean().item() for d in deltas],
+                     "mean_pi": p.mean().item(),
+                     "sampled": absent.mean().item(),
+                     "sampled_sd": absent.std().item() if n_samples > 1 else 0.0})
     return rows
 
 
@@ -158,55 +224,130 @@ def _stats(errs: torch.Tensor) -> tuple[float, float]:
     return (errs.mean().item(), errs.std().item() if len(errs) > 1 else 0.0)
 
 
+def magnitude(pi: torch.Tensor, m: torch.Tensor, xi: torch.Tensor) -> torch.Tensor:
+    """Root mean square of each weight under the spike-and-slab law, sqrt(E[w^2]) =
+    sqrt((1 - pi)(m^2 + xi)); |m| for a VIP. Shape as ``pi``."""
+    return torch.sqrt((1 - pi) * (m * m + xi))
+
+
+def match_by_magnitude(target: torch.Tensor, pool: torch.Tensor) -> torch.Tensor:
+    """For every value of ``target`` (k,), the index into ``pool`` (n,) of the nearest pool value,
+    without replacement: (k,) int64, all different. Needs k <= n.
+
+    Greedy: targets in decreasing order, each takes the nearest pool value not yet taken (on a tie the
+    smaller one). Sorted pool and two "next free neighbour" tables with path halving: O((k + n) log n).
+    """
+    k, n = len(target), len(pool)
+    if k > n:
+        raise ValueError(f"match_by_magnitude: {k} targets but only {n} pool values to match them with")
+    order = torch.argsort(pool, stable=True)
+    vals = pool[order].tolist()
+    right = list(range(n + 1))  # right[i]: a free position >= i (n: none)
+    left = list(range(n + 1))   # left[i + 1]: a free position <= i, shifted by one (0: none)
+
+    def find(parent, i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    chosen = [0] * k
+    t_vals = target.tolist()
+    for t_idx in sorted(range(k), key=lambda i: -t_vals[i]):
+        t = t_vals[t_idx]
+        p = bisect_left(vals, t)
+        r, l = find(right, p), find(left, p) - 1
+        j = l if r == n or (l >= 0 and t - vals[l] <= vals[r] - t) else r
+        right[j], left[j + 1] = j + 1, j
+        chosen[t_idx] = j
+    return order[torch.tensor(chosen, dtype=torch.long)]
+
+
+#: The curves :func:`perturbation` can draw.
+CURVES = ("vip_removal", "random_removal", "matched_removal", "uip_activation")
+
+
 @torch.no_grad()
 def perturbation(params: dict, x: torch.Tensor, y: torch.Tensor, fractions=None, n_samples: int = 10,
-                 layer: int = 0, generator: torch.Generator | None = None) -> dict:
-    """Target weight perturbation of one layer: remove VIPs (pi := 1), activate UIPs, or remove
-    as many variable weights as a control. Returns test errors in %.
+                 layer: int = 0, generator: torch.Generator | None = None, include=None, curves=CURVES,
+                 uip_values: str = "layer") -> dict:
+    """Target weight perturbation of one layer (paper Fig. 3): remove VIPs, activate UIPs, and two
+    controls. Only connections that ``include`` keeps take part (pass :func:`live_connections` so
+    that no dead input is "removed", a no-op). Test errors in %.
 
-    For each fraction f:
-      - 'vip_removal': int(f * N_VIP) VIPs picked at random get pi = 1; mean error of ``n_samples``
-        sampled networks;
-      - 'uip_activation': int(f * N_UIP) UIPs picked, one network sampled, those weights set to
-        N(0, 1) values; mean over ``n_samples`` repeats, each with a new pick and a new sample;
-      - 'variable_removal' (control): the same NUMBER int(f * N_VIP) of variable weights get pi = 1;
-        NaN where fewer variable weights exist than that (reported in 'variable_short').
-    Every curve entry is (mean, sd) over the samples; 'counts' gives N_VIP, N_UIP, N_variable.
+    For each fraction f, with N_c the number of connections of category c:
+      - 'vip_removal': k = int(f * N_VIP) VIPs picked at random get pi = 1;
+      - 'matched_removal' (control): for each of those k VIPs, the variable connection nearest in
+        :func:`magnitude` (without replacement, :func:`match_by_magnitude`) gets pi = 1 instead;
+      - 'random_removal' (control): k variable connections picked at random get pi = 1;
+      - 'uip_activation': int(f * N_UIP) UIPs picked; in each sampled network they get values from
+        the same layer of that network: ``uip_values='layer'`` copies randomly chosen present weights
+        of the layer's other (non-UIP) included connections, 'normal' draws N(0, 1) values.
+    Each entry is (mean, sd) over ``n_samples`` sampled networks (a new pick for each activation).
+    Where nothing changes (k = 0) the entry is 'unperturbed', evaluated once. The controls are NaN
+    where fewer variable connections exist than k ('variable_short' lists those f). 'counts' gives
+    N_VIP, N_UIP, N_variable; 'magnitudes' the magnitudes of the VIPs and of both controls' connections
+    removed at the largest fraction. ``curves`` picks which curves to compute (of :data:`CURVES`).
     """
     fractions = [round(0.1 * i, 10) for i in range(11)] if fractions is None else list(fractions)
-    pi = params["pi"][layer]
-    cat = categories(pi, params["xi"][layer]).flatten()
-    idx = {c: torch.nonzero(cat == c).flatten() for c in (VIP, UIP, VARIABLE)}
+    unknown = set(curves) - set(CURVES)
+    if unknown or uip_values not in ("layer", "normal"):
+        raise ValueError(f"perturbation: curves must be among {CURVES} (got unknown {sorted(unknown)}) and "
+                         f"uip_values 'layer' or 'normal' (got {uip_values!r})")
+    pi, m, xi = (params[k][layer] for k in ("pi", "m", "xi"))
+    keep = _masks(params, include)[layer].flatten()
+    cat = categories(pi, xi).flatten()
+    idx = {c: torch.nonzero((cat == c) & keep).flatten() for c in (VIP, UIP, VARIABLE)}
+    donors = torch.nonzero((cat != UIP) & keep).flatten()
     counts = {name: len(idx[c]) for name, c in zip(CATEGORY_NAMES, (VIP, UIP, VARIABLE))}
+    size = magnitude(pi, m, xi).flatten()
 
     def pick(c, k):
         return idx[c][torch.randperm(len(idx[c]), generator=generator)[:k]]
+
+    def errors(p=params, override=None):
+        return _stats(errors_of(sampled_predictions(p, x, n_samples, generator, override=override), y))
 
     def errors_with_pi_one(chosen):  # sampled errors after setting pi = 1 on the chosen connections
         new = pi.flatten().clone()
         new[chosen] = 1.0
         p = {k: list(v) for k, v in params.items()}
         p["pi"][layer] = new.reshape(pi.shape)
-        return _stats(errors_of(sampled_predictions(p, x, n_samples, generator), y))
+        return errors(p)
 
-    def activate(w, ku):  # in each sampled network (S, N_l, N_{l-1}), ku new UIPs get N(0, 1) weights
+    def activate(w, ku):  # in each sampled network (S, N_l, N_{l-1}), ku UIPs get values
         w = w.reshape(w.shape[0], -1).clone()
         for s in range(w.shape[0]):
             chosen = pick(UIP, ku)
-            w[s, chosen] = torch.randn(len(chosen), generator=generator, dtype=w.dtype)
+            if uip_values == "normal":
+                w[s, chosen] = torch.randn(len(chosen), generator=generator, dtype=w.dtype)
+            else:
+                present = donors[w[s, donors] != 0]
+                if len(present) == 0:
+                    raise ValueError("perturbation: no present non-UIP weight in the layer to copy values from")
+                w[s, chosen] = w[s, present[torch.randint(len(present), (len(chosen),), generator=generator)]]
         return w.reshape(-1, *pi.shape)
 
-    out = {"fractions": fractions, "vip_removal": [], "uip_activation": [], "variable_removal": [],
-           "variable_short": [], "counts": counts}
+    unperturbed = errors()
+    out = {"fractions": fractions, "unperturbed": unperturbed, **{c: [] for c in curves},
+           "variable_short": [], "counts": counts, "magnitudes": {}}
     for f in fractions:
-        k = int(f * counts["VIP"])
-        out["vip_removal"].append(errors_with_pi_one(pick(VIP, k)))
+        k, ku = int(f * counts["VIP"]), int(f * counts["UIP"])
+        vips = pick(VIP, k)
+        removed = {"vip_removal": vips}
         if k > counts["variable"]:
-            out["variable_removal"].append((math.nan, math.nan))
             out["variable_short"].append(f)
-        else:
-            out["variable_removal"].append(errors_with_pi_one(pick(VARIABLE, k)))
-        ku = int(f * counts["UIP"])
-        preds = sampled_predictions(params, x, n_samples, generator, override={layer: lambda w: activate(w, ku)})
-        out["uip_activation"].append(_stats(errors_of(preds, y)))
+        elif "matched_removal" in curves:
+            removed["matched_removal"] = idx[VARIABLE][match_by_magnitude(size[vips], size[idx[VARIABLE]])]
+        if k <= counts["variable"] and "random_removal" in curves:
+            removed["random_removal"] = pick(VARIABLE, k)
+        for c in ("vip_removal", "matched_removal", "random_removal"):
+            if c in curves:
+                out[c].append(unperturbed if k == 0 else errors_with_pi_one(removed[c]) if c in removed
+                              else (math.nan, math.nan))
+        if "uip_activation" in curves:
+            out["uip_activation"].append(unperturbed if ku == 0 else
+                                         errors(override={layer: lambda w: activate(w, ku)}))
+        if f == max(fractions):
+            out["magnitudes"] = {c: size[v] for c, v in removed.items()}
     return out

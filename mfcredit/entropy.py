@@ -51,7 +51,53 @@ def connection_entropy(pi: torch.Tensor, m: torch.Tensor, xi: torch.Tensor, n_mc
     return S.reshape(shape)
 
 
-def layer_entropies(params: dict, n_mc: int = 100, generator: torch.Generator | None = None) -> list[float]:
-    """Average connection entropy of each layer of ``params`` ({'pi','m','xi'} lists)."""
+def _included(params: dict, include):
+    """(pi, m, xi) of each layer restricted to the connections ``include`` keeps (all if None)."""
+    from .analysis import _masks  # the one check of include masks
+
+    for pi, m, xi, keep in zip(params["pi"], params["m"], params["xi"], _masks(params, include)):
+        yield pi[keep], m[keep], xi[keep]
+
+
+def layer_entropies(params: dict, n_mc: int = 100, generator: torch.Generator | None = None,
+                    include=None) -> list[float]:
+    """Average connection entropy of each layer of ``params`` ({'pi','m','xi'} lists), over the
+    connections ``include`` keeps (one bool mask per layer, see :func:`mfcredit.analysis.live_connections`;
+    None: all)."""
     return [connection_entropy(pi, m, xi, n_mc, generator).mean().item()
-            for pi, m, xi in zip(params["pi"], params["m"], params["xi"])]
+            for pi, m, xi in _included(params, include)]
+
+
+def entropy_by_layer(params: dict, views: dict | None = None, n_mc: int = 100,
+                     generator: torch.Generator | None = None) -> list[dict]:
+    """Layer means of the connection entropy for several views of the same network, each connection's
+    entropy computed once, and how much the estimator's jump at xi = XI_ZERO moves those means.
+
+    ``views`` maps a name to an ``include`` mask list (see :func:`layer_entropies`; None: every
+    connection); default {'all': None}. One row per view and layer (1-based 'layer'), over the
+    view's connections:
+      'S'                 the layer mean, as :func:`layer_entropies` estimates it;
+      'xi_zero'           the fraction with xi <= 1e-8;
+      'S_gaussian_limit'  the layer mean with the connections of xi <= 1e-8 and pi < 1 evaluated by
+                          the estimator at the smallest xi above 1e-8 instead of the closed form
+                          (0 or the binary entropy of pi): the other side of the jump, where the
+                          estimate tends to the Gaussian entropy, 0.5 ln(2 pi e 1e-8) ~ -7.8 for pi = 0.
+    """
+    from .analysis import _masks
+
+    views = {"all": None} if views is None else views
+    masks = {name: _masks(params, inc) for name, inc in views.items()}
+    above = math.nextafter(XI_ZERO, math.inf)
+    rows = []
+    for l, (pi, m, xi) in enumerate(zip(params["pi"], params["m"], params["xi"])):
+        S = connection_entropy(pi, m, xi, n_mc, generator)
+        moved = (xi <= XI_ZERO) & (pi < 1)
+        S_lim = S.clone()
+        S_lim[moved] = connection_entropy(pi[moved], m[moved], torch.full((int(moved.sum()),), above, dtype=torch.float64),
+                                          n_mc, generator)
+        for name, mask in masks.items():
+            keep = mask[l]
+            rows.append({"view": name, "layer": l + 1, "S": S[keep].mean().item(),
+                         "xi_zero": (xi[keep] <= XI_ZERO).double().mean().item(),
+                         "S_gaussian_limit": S_lim[keep].mean().item()})
+    return rows

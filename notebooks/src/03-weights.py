@@ -13,6 +13,12 @@
 # measure how much the counts depend on details of the optimiser by comparing the paper recipe with
 # the authors' 2022 variant.
 #
+# **What we do.** Count the categories per layer over several seeds, exactly and with a tolerance,
+# both over all connections and over the connections from *live* inputs only (pixels that are
+# blank in every training image give their connections no gradient, so those connections say
+# nothing about the task); then ask what "absent" should mean, since $\pi = 0.97$ is absent from 97 %
+# of the sub-networks without being a UIP.
+#
 # *Paper figure:* Fig. 2, parameter distributions and category fractions, **reconstructed**.
 # Symbols: [glossary](../docs/glossary.md).
 
@@ -24,6 +30,7 @@ n_train: int = 10_000
 batch_size: int = 500
 tol: float = 1e-6          # tolerance of the relaxed categories (see below)
 variant_epochs: int = 100  # the 2022 variant's length
+n_networks: int = 100      # sampled sub-networks per seed, to measure the fraction absent
 
 # %%
 import matplotlib.pyplot as plt
@@ -42,6 +49,9 @@ variant_cfg = mf.recipe_2022(epochs=variant_epochs, n_train=n_train, batch_size=
 trained = mf.sweep([(cfg, s) for cfg in (paper_cfg, variant_cfg) for s in seeds])
 runs = {"paper 2020": trained[:n_seeds], "2022 variant": trained[n_seeds:]}
 layers = [f"layer {l + 1} ({a}→{b})" for l, (a, b) in enumerate(zip(paper_cfg.widths[:-1], paper_cfg.widths[1:]))]
+dead = mf.dead_inputs(data.x_train)  # (784,): pixels that are 0 in every training image
+live = mf.live_connections(trained[0].params, dead)  # the connections that count in the "live" view
+views = {"all": None, "live inputs": live}
 
 # %% [markdown]
 # ## Distributions of $\pi$, $m$ and $\Xi$ (paper recipe, all seeds pooled)
@@ -65,35 +75,90 @@ fig.tight_layout()
 mf.nb.save_figure(fig, "03a_parameter_histograms_paper-fig2")
 
 # %% [markdown]
+# ## Dead inputs
+#
+# Every gBP gradient of a first-layer connection carries the input value as a factor (notebook 1),
+# so a pixel that is 0 in every training image sends no gradient to its 100 connections: they keep
+# their initial $\pi = 0$ and the initial $\Xi$ (shrunk only by the weight decay), and stay
+# "variable" whatever the task. Below, the **live** view leaves them out; the **all** view counts
+# every connection, as the paper's analysis does.
+
+# %%
+print(f"{int(dead.sum())} of {len(dead)} input pixels are 0 in all {n_train:,} training images: "
+      f"{int(dead.sum()) * paper_cfg.widths[1]:,} of the {live[0].numel():,} first-layer connections are dead.")
+
+# %% [markdown]
 # ## Category fractions per layer
 #
 # Exact (as in the authors' analysis) and with the tolerance `tol` ($\pi < $ tol counts as 0,
-# $\pi > 1 - $ tol as 1, $\Xi <$ tol as 0); percent of the layer's connections, mean and sd over seeds.
+# $\pi > 1 - $ tol as 1, $\Xi <$ tol as 0); percent of the layer's connections (all, or from live
+# inputs only), mean and sd over seeds. Beyond the first layer both views are the same.
 
 # %%
-def fractions(recipe, tolerance):
-    return [{"recipe": recipe, "tol": tolerance, "layer": l + 1, "seed": run.seed, **row}
-            for run in runs[recipe] for l, row in enumerate(mf.category_fractions(run.params, tolerance))]
+def fractions(recipe, tolerance, view):
+    return [{"recipe": recipe, "view": view, "tol": tolerance, "layer": l + 1, "seed": run.seed, **row}
+            for run in runs[recipe]
+            for l, row in enumerate(mf.category_fractions(run.params, tolerance, include=views[view]))]
 
 
-frac = pd.DataFrame([r for recipe in runs for t in (0.0, tol) for r in fractions(recipe, t)])
+frac = pd.DataFrame([r for recipe in runs for v in views for t in (0.0, tol) for r in fractions(recipe, t, v)])
 cols = ["VIP", "UIP", "variable", "pi==0", "pi==1", "xi==0"]
-summary = (100 * frac.groupby(["recipe", "tol", "layer"])[cols].agg(["mean", "std"])).round(2)
+summary = (100 * frac.groupby(["recipe", "view", "tol", "layer"])[cols].agg(["mean", "std"])).round(2)
 summary
 
 # %%
 exact = frac[frac.tol == 0.0]
-fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
+bars = exact[(exact.view == "all") | (exact.layer == 1)].assign(
+    group=lambda d: np.where(d.layer == 1, "1, " + d.view, d.layer.astype(str)))
+fig, axes = plt.subplots(1, 3, figsize=(13, 3.9))
 for ax, cat in zip(axes, ("VIP", "UIP", "variable")):
-    g = 100 * exact.groupby(["layer", "recipe"])[cat].agg(["mean", "std"]).unstack("recipe")
+    g = 100 * bars.groupby(["group", "recipe"])[cat].agg(["mean", "std"]).unstack("recipe")
     g["mean"].plot.bar(yerr=g["std"].fillna(0), ax=ax, capsize=3, rot=0, color=["C1", "C0"])
     ax.set_title(f"{cat} (exact)")
-    ax.set_xlabel("weight layer")
+    ax.set_xlabel("weight layer (layer 1: all inputs, live inputs)")
     ax.set_ylabel("% of the layer's connections")
     ax.legend(fontsize=8) if cat == "VIP" else ax.get_legend().remove()
 fig.suptitle("Category fractions, mean ± sd over seeds (cf. paper Fig. 2, reconstructed)")
 fig.tight_layout()
 mf.nb.save_figure(fig, "03b_category_fractions_paper-fig2")
+
+# %% [markdown]
+# ## What "absent" means
+#
+# A UIP is absent from *every* sub-network ($\pi = 1$ exactly). A connection with $\pi = 0.97$ is
+# absent from 97 % of them. Three readings, per layer: the fraction of connections with
+# $\pi > 1 - \delta$ as $\delta$ grows from $10^{-6}$ (nearly the exact count) to 0.5 (absent more
+# often than present); the mean of $\pi$, which is the expected fraction of connections absent from
+# one sampled sub-network; and that fraction measured on `n_networks` sampled sub-networks per seed.
+
+# %%
+deltas = np.logspace(-6, np.log10(0.5), 25)
+absent = pd.DataFrame([
+    {"recipe": recipe, "view": view, "seed": run.seed, "layer": l + 1, **row}
+    for recipe, rs in runs.items() for view, inc in views.items() for run in rs
+    for l, row in enumerate(mf.absence(run.params, deltas, n_networks, mf.generator(500 + run.seed), include=inc))])
+absent["pi>0.5"] = absent["above"].str[-1]
+readings = ["exact", "pi>0.5", "mean_pi", "sampled"]
+absent_summary = (100 * absent.groupby(["recipe", "view", "layer"])[readings].agg(["mean", "std"])).round(2)
+absent_summary
+
+# %%
+fig, axes = plt.subplots(1, len(runs), figsize=(12, 4.2), sharey=True)
+for ax, recipe in zip(axes, runs):
+    for (view, l), g in absent[absent.recipe == recipe].groupby(["view", "layer"]):
+        if view == "all" or l == 1:
+            curve = 100 * np.stack(g["above"].to_numpy())  # (seeds, deltas)
+            sd = curve.std(0, ddof=1) if len(curve) > 1 else 0 * curve[0]
+            line, = ax.plot(deltas, curve.mean(0), ls="--" if view != "all" else "-",
+                            color=f"C{l - 1}", label=f"layer {l}" + (f", {view}" if l == 1 else ""))
+            ax.fill_between(deltas, curve.mean(0) - sd, curve.mean(0) + sd, color=line.get_color(), alpha=0.2)
+    ax.set(xscale="log", xlabel=r"$\delta$ (a connection counts as absent when $\pi > 1 - \delta$)",
+           title=f"{recipe} recipe")
+    ax.legend(fontsize=8)
+axes[0].set_ylabel(r"% of the layer's connections with $\pi > 1 - \delta$")
+fig.suptitle(f"How many connections are absent, by threshold: mean ± sd over {n_seeds} seeds")
+fig.tight_layout()
+mf.nb.save_figure(fig, "03d_absent_fraction_by_threshold")
 
 # %% [markdown]
 # ## Where the categories sit on the input (first layer)
@@ -122,14 +187,11 @@ fig.tight_layout()
 mf.nb.save_figure(fig, "03c_first_layer_maps")
 
 # %% [markdown]
-# Pixels that are 0 in every training image (the border) get no gradient: their connections keep
-# their initial $\pi = 0$ and only the weight decay shrinks their $\Xi$. Whatever the categories say
-# about them is about the optimiser, not the task.
+# The blank border is where the dead inputs sit (see above): their connections are all variable.
 
 # %%
-dead = (data.x_train == 0).all(0)
-print(f"{int(dead.sum())} of 784 pixels are 0 in all {n_train:,} training images; their first-layer "
-      f"connections are {100 * (cat1[..., dead] == 2).float().mean():.1f} % variable, against "
+print(f"first-layer connections from the {int(dead.sum())} dead pixels are "
+      f"{100 * (cat1[..., dead] == 2).float().mean():.1f} % variable, against "
       f"{100 * (cat1[..., ~dead] == 2).float().mean():.1f} % for the other pixels.")
 
 # %% [markdown]
@@ -167,7 +229,7 @@ interact(show_unit, unit=IntSlider(0, 0, paper_cfg.widths[1] - 1), seed=IntSlide
 # 100 epochs. Same data, same seeds.
 
 # %%
-ex = exact.groupby(["recipe", "layer"])[["VIP", "UIP", "variable", "pi==1", "xi==0"]].mean().mul(100)
+ex = exact[exact.view == "all"].groupby(["recipe", "layer"])[["VIP", "UIP", "variable", "pi==1", "xi==0"]].mean().mul(100)
 change = (ex.loc["2022 variant"] - ex.loc["paper 2020"]).round(2)
 errors = pd.DataFrame({recipe: {m: mf.nb.mean_sd([r.final(m) for r in rs])[0] for m in ("sampled", "mf_noisy", "mf_mean")}
                        for recipe, rs in runs.items()}).round(2)
@@ -177,13 +239,27 @@ print("final test error (%), mean over seeds:")
 errors
 
 # %%
+def fraction_dict(recipe, view, t):
+    return {f"layer{l}": {c: {"mean": float(summary.loc[(recipe, view, t, l), (c, "mean")]),
+                              "sd": float(summary.loc[(recipe, view, t, l), (c, "std")])} for c in cols}
+            for l in range(1, len(layers) + 1)}
+
+
+def absence_dict(recipe, view):
+    out = {}
+    for l, g in absent[(absent.recipe == recipe) & (absent.view == view)].groupby("layer"):
+        curve = 100 * np.stack(g["above"].to_numpy())
+        out[f"layer{l}"] = {**{r: {"mean": float(absent_summary.loc[(recipe, view, l), (r, "mean")]),
+                                   "sd": float(absent_summary.loc[(recipe, view, l), (r, "std")])} for r in readings},
+                            "survival": {"delta": deltas.tolist(), "mean": curve.mean(0).tolist()}}
+    return out
+
+
 saved = mf.nb.save_results("weights", {
-    "tol": tol, "dead_inputs": int(dead.sum()),
-    "fractions": {f"{recipe}|tol={t}": {f"layer{l}": {c: {"mean": float(summary.loc[(recipe, t, l), (c, 'mean')]),
-                                                           "sd": float(summary.loc[(recipe, t, l), (c, 'std')])}
-                                                       for c in cols}
-                                       for l in range(1, len(layers) + 1)}
-                  for recipe in runs for t in (0.0, tol)},
+    "tol": tol, "dead_inputs": int(dead.sum()), "n_networks": n_networks,
+    "fractions": {f"{recipe}|tol={t}": fraction_dict(recipe, "all", t) for recipe in runs for t in (0.0, tol)},
+    "fractions_live": {f"{recipe}|tol={t}": fraction_dict(recipe, "live inputs", t) for recipe in runs for t in (0.0, tol)},
+    "absence": {f"{recipe}|{view}": absence_dict(recipe, view) for recipe in runs for view in views},
     "variant_minus_paper": change.to_dict(orient="index"),
     "errors": errors.to_dict(),
 })
@@ -194,17 +270,27 @@ print("wrote", saved.relative_to(mf.nb.ROOT))
 
 # %%
 pe, ve = ex.loc["paper 2020"], ex.loc["2022 variant"]
+l1 = {v: 100 * exact[(exact.recipe == "paper 2020") & (exact.view == v) & (exact.layer == 1)][cols].mean()
+      for v in views}
+ab = absent_summary.loc[("paper 2020", "live inputs")].xs("mean", axis=1, level=1)
 mf.nb.show_markdown(f"""
 - Under the paper recipe all three kinds exist in every layer, but **variable connections dominate**:
   {pe['variable'].min():.1f}–{pe['variable'].max():.1f} % per layer, against VIPs {pe['VIP'].min():.2f}–{pe['VIP'].max():.2f} %
-  and UIPs {pe['UIP'].min():.2f}–{pe['UIP'].max():.2f} % (exact, mean over {n_seeds} seeds).
+  and UIPs {pe['UIP'].min():.2f}–{pe['UIP'].max():.2f} % (exact, all connections, mean over {n_seeds} seeds).
+- {int(dead.sum())} input pixels are blank in every training image. Leaving their connections out changes the
+  first layer from VIP {l1['all']['VIP']:.2f} %, UIP {l1['all']['UIP']:.2f} %, variable {l1['all']['variable']:.1f} %,
+  $\\pi = 0$ {l1['all']['pi==0']:.1f} % (all) to VIP {l1['live inputs']['VIP']:.2f} %, UIP {l1['live inputs']['UIP']:.2f} %,
+  variable {l1['live inputs']['variable']:.1f} %, $\\pi = 0$ {l1['live inputs']['pi==0']:.1f} % (live inputs).
 - Exact boundary values are common: $\\Xi = 0$ for {pe['xi==0'].min():.1f}–{pe['xi==0'].max():.1f} % of the
   connections per layer.
+- "Absent" depends on the reading (paper recipe, live inputs): exactly absent (UIP)
+  {ab['exact'].min():.2f}–{ab['exact'].max():.2f} % per layer; absent more often than present ($\\pi > 0.5$)
+  {ab['pi>0.5'].min():.2f}–{ab['pi>0.5'].max():.2f} %; absent from a sampled sub-network on average
+  (mean $\\pi$) {ab['mean_pi'].min():.1f}–{ab['mean_pi'].max():.1f} %, measured {ab['sampled'].min():.1f}–{ab['sampled'].max():.1f} %
+  on {n_networks} sampled sub-networks per seed.
 - The counts depend on the optimiser: the 2022 variant gives UIPs {ve['UIP'].min():.2f}–{ve['UIP'].max():.2f} % and
   VIPs {ve['VIP'].min():.2f}–{ve['VIP'].max():.2f} % per layer, with test errors (sampled network)
   {errors.loc['sampled', 'paper 2020']:.2f} % vs {errors.loc['sampled', '2022 variant']:.2f} %.
-- {int(dead.sum())} input pixels are blank in every training image, and their connections cannot leave
-  the "variable" class: part of the first layer's variable fraction says nothing about the task.
 """)
 
 # %% [markdown]

@@ -11,11 +11,23 @@
 #
 # **What we do.** For each seed we sample many sub-networks and measure their test errors, how much
 # wiring two of them share and how often they disagree. Then the target weight perturbation on the
-# first weight layer, for a fraction $f$ from 0 to 1:
+# first weight layer, for a fraction $f$ from 0 to 1, among the connections from *live* inputs (a
+# pixel that is blank in every training image gives its connections no gradient, and removing
+# them changes nothing on the training set and little on the test set, printed below):
 #
-# 1. **remove VIPs**: $\mathrm{int}(f\cdot N_\mathrm{VIP})$ VIPs get $\pi = 1$; mean error of `n_perturb` sampled networks;
-# 2. **activate UIPs**: $\mathrm{int}(f\cdot N_\mathrm{UIP})$ UIPs of a sampled network get $\mathcal N(0,1)$ values;
-# 3. **control**: the same *number* of variable connections as in 1 get $\pi = 1$.
+# 1. **remove VIPs**: $k = \mathrm{int}(f\cdot N_\mathrm{VIP})$ VIPs get $\pi = 1$; mean error of `n_perturb` sampled networks;
+# 2. **matched control**: for each of those $k$ VIPs, the variable connection nearest to it in
+#    magnitude $\sqrt{E[w^2]} = \sqrt{(1-\pi)(m^2+\Xi)}$ (without replacement) gets $\pi = 1$
+#    instead. VIPs are large weights; this control removes equally large ones, so it tests
+#    *important* rather than *large*;
+# 3. **random control**: $k$ variable connections picked at random get $\pi = 1$ (mostly small ones);
+# 4. **activate UIPs**: $\mathrm{int}(f\cdot N_\mathrm{UIP})$ UIPs of each sampled network get values
+#    at the scale of the layer's trained weights: copies of randomly chosen present weights of the
+#    same layer of that network.
+#
+# Beside them, the view with every connection and the first version of the experiment, at $f = 1$:
+# the random control drawn from all variable connections (dead inputs included), and UIPs set to
+# $\mathcal N(0,1)$ values, small next to the largest trained weights (their magnitudes are drawn below).
 #
 # *Paper figure:* Fig. 3, target weight perturbation, **reconstructed**; the sub-network statistics
 # test claims of the text. Symbols: [glossary](../docs/glossary.md).
@@ -42,6 +54,10 @@ seeds = list(range(n_seeds))
 data = mf.load_dataset("mnist", n_train=n_train)
 cfg = mf.TrainConfig(epochs=epochs, n_train=n_train, batch_size=batch_size)
 runs = mf.sweep([(cfg, s) for s in seeds])  # the runs of notebook 2, from the cache
+dead = mf.dead_inputs(data.x_train)  # (784,): pixels that are 0 in every training image
+live = mf.live_connections(runs[0].params, dead)
+print(f"{int(dead.sum())} dead input pixels; {100 * (data.x_test[:, dead] != 0).any(1).float().mean():.1f} % of the "
+      f"test images have ink on any of them, {100 * (data.x_test[:, dead] != 0).float().mean():.3f} % of their values are non-zero.")
 
 # %% [markdown]
 # ## Many sub-networks
@@ -85,53 +101,106 @@ mf.nb.save_figure(fig, "04a_subnetwork_errors")
 # ## Target weight perturbation (first layer)
 
 # %%
-curves = [mf.perturbation(run.params, data.x_test, data.y_test, n_samples=n_perturb, generator=mf.generator(300 + run.seed))
-          for run in runs]
+def perturb(run, **kw):
+    return mf.perturbation(run.params, data.x_test, data.y_test, n_samples=n_perturb, **kw)
+
+
+curves = [perturb(run, include=live, generator=mf.generator(300 + run.seed)) for run in runs]
+first = [perturb(run, fractions=[1.0], curves=("random_removal", "uip_activation"), uip_values="normal",
+                 generator=mf.generator(400 + run.seed)) for run in runs]  # all connections, N(0, 1) values
 fractions = np.array(curves[0]["fractions"])
+keys = mf.analysis.CURVES
 counts = pd.DataFrame([c["counts"] for c in curves], index=pd.Index(seeds, name="seed"))
-pert = {}
-for key in ("vip_removal", "variable_removal", "uip_activation"):
-    m = np.array([[p[0] for p in c[key]] for c in curves], dtype=float)  # (seeds, fractions): mean over samples
-    mean = np.nanmean(m, 0) if np.isfinite(m).any() else m[0]
-    sd = np.nanstd(m, 0, ddof=1) if len(m) > 1 else np.zeros_like(mean)
-    pert[key] = {"mean": mean.tolist(), "sd": sd.tolist()}
+counts["dead-input connections"] = int(dead.sum()) * cfg.widths[1]
+
+
+def over_seeds(values):  # values (seeds, ...) -> mean and sd over seeds, NaN ignored
+    v = np.array(values, dtype=float)
+    mean = np.nanmean(v, 0) if np.isfinite(v).any() else v[0]
+    return {"mean": mean.tolist(), "sd": (np.nanstd(v, 0, ddof=1) if len(v) > 1 else 0 * mean).tolist()}
+
+
+pert = {key: over_seeds([[p[0] for p in c[key]] for c in curves]) for key in keys}
+unperturbed = over_seeds([c["unperturbed"][0] for c in curves])
+first_f1 = {key: over_seeds([c[key][0][0] for c in first]) for key in ("random_removal", "uip_activation")}
 short = {s: c["variable_short"] for s, c in zip(seeds, curves) if c["variable_short"]}
-print("first-layer connections per category and seed:")
+print("first-layer connections per category (live inputs) and seed:")
 counts
 
 # %%
-names = {"vip_removal": ("remove VIPs", "C3", "o"), "variable_removal": ("remove as many variable (control)", "C0", "s"),
-         "uip_activation": ("activate UIPs", "C2", "^")}
-fig, ax = plt.subplots(figsize=(7, 4.6))
-for key, (label, colour, marker) in names.items():
-    ax.errorbar(fractions, pert[key]["mean"], yerr=pert[key]["sd"], color=colour, marker=marker, capsize=3, label=label)
-ax.axhline(pert["vip_removal"]["mean"][0], color="k", ls="--", lw=1, label="unperturbed (sampled networks)")
-ax.set_xlabel("fraction f of the targeted category")
-ax.set_ylabel("test error (%)")
+names = {"vip_removal": ("remove VIPs", "k", "o"), "matched_removal": ("remove as many variable, matched in magnitude", "C1", "D"),
+         "random_removal": ("remove as many variable, random", "C0", "s"), "uip_activation": ("activate UIPs (layer-scale values)", "C2", "^")}
 n_vip, n_uip = counts["VIP"].mean(), counts["UIP"].mean()
-top = ax.secondary_xaxis("top", functions=(lambda f: f * n_vip, lambda n: n / n_vip))
-top.set_xlabel(f"connections removed in curves 1 and 3 (mean over seeds; N_VIP = {n_vip:.0f}, N_UIP = {n_uip:.0f})")
-ax.set_title("Target weight perturbation, first layer (cf. paper Fig. 3, reconstructed)", fontsize=11)
-ax.legend(fontsize=8)
+fig, axes = plt.subplots(1, 2, figsize=(13, 4.8))
+for ax, group, n, what in ((axes[0], keys[:3], n_vip, "connections removed"), (axes[1], keys[3:], n_uip, "UIPs activated")):
+    for key in group:
+        label, colour, marker = names[key]
+        ax.errorbar(fractions, pert[key]["mean"], yerr=pert[key]["sd"], color=colour, marker=marker, capsize=3, label=label)
+    ax.axhline(unperturbed["mean"], color="k", ls="--", lw=1, label=f"unperturbed: {unperturbed['mean']:.2f} %")
+    ax.set(xlabel="fraction f of the targeted category", ylabel="test error (%)")
+    top = ax.secondary_xaxis("top", functions=(lambda f, n=n: f * n, lambda k, n=n: k / n))
+    top.set_xlabel(f"{what} (mean over seeds; {'N_VIP' if n is n_vip else 'N_UIP'} = {n:.0f})")
+axes[0].errorbar([1.0], first_f1["random_removal"]["mean"], yerr=first_f1["random_removal"]["sd"], color="0.4",
+                 marker="x", ms=9, ls="none", capsize=3, label="random, dead inputs included (all connections)")
+axes[1].errorbar([1.0], first_f1["uip_activation"]["mean"], yerr=first_f1["uip_activation"]["sd"], color="0.4",
+                 marker="x", ms=9, ls="none", capsize=3, label="activate all UIPs with N(0, 1) values")
+axes[0].set_title("Removing connections (live inputs)", fontsize=11)
+axes[1].set_title("Activating unimportant connections", fontsize=11)
+for ax in axes:
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.27), ncol=2)
+fig.suptitle("Target weight perturbation, first layer (cf. paper Fig. 3, reconstructed)")
 fig.tight_layout()
 mf.nb.save_figure(fig, "04b_target_perturbation_paper-fig3")
-print("control impossible (fewer variable weights than int(f * N_VIP)) at:", short or "no fraction")
+print("controls impossible (fewer variable weights than int(f * N_VIP)) at:", short or "no fraction")
 
 # %% [markdown]
 # Error bars: sd over seeds of the per-seed mean over `n_perturb` samples. At $f = 1$ curve 1 has
-# removed every first-layer VIP, while the control removes the same *number* of variable weights,
-# a small share of them, since variable weights are far more numerous.
+# removed every first-layer VIP; both controls remove the same *number* of variable connections, a
+# small share of them, since variable connections are far more numerous.
+#
+# ### How well the matched control is matched
+#
+# The magnitudes $\sqrt{E[w^2]}$ of the connections removed at $f = 1$, all seeds pooled: the VIPs,
+# their matched controls and the random controls. Matched well, the first two distributions coincide.
+
+# %%
+mags = {key: np.concatenate([c["magnitudes"][key].numpy() for c in curves]) for key in keys[:3]}
+pair = np.concatenate([(c["magnitudes"]["matched_removal"] / c["magnitudes"]["vip_removal"]).numpy() for c in curves])
+quantiles = pd.DataFrame({names[k][0]: np.quantile(v, [0.1, 0.5, 0.9]) for k, v in mags.items()},
+                         index=["10 %", "median", "90 %"]).T.round(3)
+fig, ax = plt.subplots(figsize=(7.5, 4))
+every = np.concatenate(list(mags.values()))
+bins = np.logspace(np.log10(np.quantile(every[every > 0], 0.001)), np.log10(every.max()), 60)
+for key, style in (("vip_removal", dict(histtype="stepfilled", alpha=0.35)), ("matched_removal", dict(histtype="step", ls="--", lw=2)),
+                   ("random_removal", dict(histtype="step", lw=1.6))):
+    v = np.clip(mags[key], bins[0], None)
+    ax.hist(v, bins=bins, color=names[key][1], label=f"{names[key][0]} ({len(v):,})", **style)
+ax.set(xscale="log", xlabel=r"magnitude $\sqrt{(1-\pi)(m^2+\Xi)}$ of a removed connection (smallest 0.1 % at the left edge)",
+       ylabel="connections",
+       title=f"Connections removed at f = 1, first layer, {n_seeds} seeds pooled")
+ax.legend(fontsize=8)
+fig.tight_layout()
+mf.nb.save_figure(fig, "04c_matched_control_magnitudes")
+print(f"matched / VIP magnitude, pair by pair: median {np.median(pair):.4f}, 5-95 % range "
+      f"{np.quantile(pair, 0.05):.3f}-{np.quantile(pair, 0.95):.3f}")
+quantiles
 
 # %%
 i1 = len(fractions) - 1
-base = pert["vip_removal"]["mean"][0]
+base = unperturbed["mean"]
 delta = {k: pert[k]["mean"][i1] - base for k in pert}
+delta_first = {k: first_f1[k]["mean"] - base for k in first_f1}
 saved = mf.nb.save_results("ensemble", {
     "subnetworks": ens.reset_index().to_dict(orient="records"),
     "sampled_sd_mean": float(ens["sampled sd"].mean()),
-    "perturbation": {"fractions": fractions.tolist(), **pert, "counts": counts.reset_index().to_dict(orient="records"),
-                     "variable_short": {str(k): v for k, v in short.items()}},
-    "delta_at_f1": delta,
+    "perturbation": {"fractions": fractions.tolist(), **pert, "unperturbed": unperturbed,
+                     "counts": counts.reset_index().to_dict(orient="records"),
+                     "variable_short": {str(k): v for k, v in short.items()}, "dead_inputs": int(dead.sum()),
+                     "all_connections_f1": first_f1,
+                     "matching": {"pair_ratio_median": float(np.median(pair)),
+                                  "pair_ratio_5": float(np.quantile(pair, 0.05)), "pair_ratio_95": float(np.quantile(pair, 0.95)),
+                                  "median_magnitude": {k: float(np.median(v)) for k, v in mags.items()}}},
+    "delta_at_f1": delta, "delta_at_f1_all_connections": delta_first,
 })
 print("wrote", saved.relative_to(mf.nb.ROOT))
 
@@ -139,6 +208,10 @@ print("wrote", saved.relative_to(mf.nb.ROOT))
 # ## What we learned
 
 # %%
+dv, dm = delta["vip_removal"], delta["matched_removal"]
+matched_sentence = ("Removing VIPs does not hurt more than the matched control." if dv <= max(dm, 0) else
+                    f"The matched control does {100 * max(dm, 0) / dv:.0f} % of the VIPs' damage: "
+                    + ("much of what the VIPs carry is their size." if dm >= 0.5 * dv else "the VIPs matter beyond their size."))
 mf.nb.show_markdown(f"""
 - Sampled sub-networks all work: over {n_seeds} seeds × {n_networks} sub-networks the errors span
   {ens['sampled min'].min():.2f}–{ens['sampled max'].max():.2f} %, with an sd of {ens['sampled sd'].mean():.2f} points
@@ -146,11 +219,13 @@ mf.nb.show_markdown(f"""
   {ens.filter(like='shared').mean().min():.0f}–{ens.filter(like='shared').mean().max():.0f} % of their present
   connections per layer and disagree on {ens['disagreement (%)'].mean():.1f} % of the test images.
 - Removing all first-layer VIPs ({n_vip:.0f} connections on average) raises the error by
-  **{delta['vip_removal']:+.2f} points**; removing as many variable connections by {delta['variable_removal']:+.2f}
-  points; switching on all {n_uip:.0f} UIPs with $\\mathcal N(0,1)$ values by {delta['uip_activation']:+.2f} points
-  (unperturbed: {base:.2f} %).
-- The control removes connections of every size, while VIPs are chosen by the ensemble; whether
-  VIPs matter because they are *important* or because they are *large* is not separated by this control.
+  **{delta['vip_removal']:+.2f} points** (unperturbed: {base:.2f} %). Removing as many variable connections
+  of the same magnitude raises it by {delta['matched_removal']:+.2f} points; as many picked at random, by
+  {delta['random_removal']:+.2f} points ({delta_first['random_removal']:+.2f} with dead inputs among them).
+  {matched_sentence}
+  The matched magnitudes are {np.median(pair):.3f} times the VIPs' (median over pairs).
+- Switching on all {n_uip:.0f} UIPs with values copied from the layer's present weights raises the error by
+  {delta['uip_activation']:+.2f} points; with $\\mathcal N(0,1)$ values, by {delta_first['uip_activation']:+.2f} points.
 """)
 
 # %% [markdown]

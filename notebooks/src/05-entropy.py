@@ -9,9 +9,19 @@
 # $S = -\int P\ln P$ of each connection's distribution measures the same uncertainty on a continuous
 # scale, and its layer average shows where in the network the ensemble keeps its freedom.
 #
-# **What we do.** A 5-layer network trained by the paper recipe on the first $M$ = 10k, 20k, 30k
-# and 40k images, several independent runs per size; the layer-averaged entropy with error bars
-# over runs.
+# **What we do.** A 5-layer network trained by the paper recipe on the first $M$ images, several
+# independent runs per size; the layer-averaged entropy with error bars over runs. Two confounds are
+# controlled:
+#
+# - *More data at a fixed number of epochs is also more gradient steps.* Beside the fixed-epochs arm
+#   we train an **equal-updates** arm: every size gets as many steps as the smallest at `epochs`
+#   epochs (epochs scaled by $M_0/M$), and the learning rate halves after the same number of steps
+#   (its period in epochs scaled by $M_0/M$ too). One difference stays: Adam's state is reset at
+#   every epoch, so at larger $M$ it is reset after more steps.
+# - *Pixels that are blank in all $M$ images* give their first-layer connections no gradient: those
+#   connections keep $\pi = 0$ and their initial $\Xi$, and pull the first layer's entropy down by
+#   an amount that depends on $M$ (more images, fewer blank pixels). We report every layer over all
+#   connections and over the connections from *live* inputs.
 #
 # *Paper figure:* Fig. 4, entropy per layer vs data size, **reconstructed**. The widths of the
 # paper's 5-layer network are not known to us: we assume 784-100-100-100-10. Symbols:
@@ -31,11 +41,12 @@
 # $\Xi < 1/(2\pi e) \approx 0.059$. Note the jump this implies: a connection with $\pi = 0$ and $\Xi$ just
 # above $10^{-8}$ has $S \approx \tfrac12\ln(2\pi e\cdot10^{-8}) \approx -7.8$, while at $\Xi \le 10^{-8}$ the
 # closed form gives $S = 0$. Layer means
-# therefore depend on how many $\Xi$ the optimiser puts exactly on 0.
+# therefore depend on how many $\Xi$ the optimiser puts exactly on 0; below we measure by how much.
 
 # %% tags=["parameters"]
 quick: bool = False
-sizes: list = [10_000, 20_000, 30_000, 40_000]   # training-set sizes M (first M images)
+sizes: list = [10_000, 20_000, 30_000, 40_000]   # training-set sizes M (first M images), fixed epochs
+equal_sizes: list = [10_000, 20_000, 40_000]      # sizes of the equal-updates arm (steps of the first)
 n_runs: int = 3         # independent runs (seeds) per size
 epochs: int = 200
 batch_size: int = 500
@@ -74,46 +85,122 @@ print("limits reproduced (|difference| < 0.01):", bool(torch.allclose(S, torch.t
 # ## Training the 5-layer nets
 #
 # The paper recipe with the first $M$ training images; the test set is evaluated only at the end.
+# The first size of the equal-updates arm is the same run as in the fixed-epochs arm.
 
 # %%
-jobs = [(mf.TrainConfig(widths=widths, n_train=M, epochs=epochs, batch_size=batch_size, eval_every=epochs), r)
-        for M in sizes for r in range(n_runs)]
+base = mf.TrainConfig(widths=widths, epochs=epochs, batch_size=batch_size, eval_every=epochs)
+
+
+def equal_updates(M):
+    """The recipe at size M with the steps, and the steps between halvings, of equal_sizes[0] at `epochs` epochs."""
+    e, h = epochs * equal_sizes[0] / M, base.lr_halve_every * equal_sizes[0] / M
+    if e != int(e) or h != int(h):
+        raise ValueError(f"equal_sizes: {M} gives {e} epochs and lr_halve_every {h}; pick sizes for which both are integers")
+    return base.replace(n_train=M, epochs=int(e), lr_halve_every=int(h), eval_every=int(e))
+
+
+arms = {"fixed epochs": [base.replace(n_train=M) for M in sizes], "equal updates": [equal_updates(M) for M in equal_sizes]}
+jobs = [(arm, cfg, r) for arm, cfgs in arms.items() for cfg in cfgs for r in range(n_runs)]
+trained = mf.sweep([(cfg, r) for _, cfg, r in jobs])  # a job listed in both arms trains once
+data = mf.load_dataset("mnist", n_train=max(sizes + equal_sizes))
+dead = {M: mf.dead_inputs(data.x_train[:M]) for M in sorted(set(sizes + equal_sizes))}
+pd.DataFrame([{"arm": arm, "M": c.n_train, "epochs": c.epochs, "lr_halve_every": c.lr_halve_every,
+               "gradient steps": -(-c.n_train // c.batch_size) * c.epochs, "dead inputs": int(dead[c.n_train].sum())}
+              for arm, cfgs in arms.items() for c in cfgs])
+
+# %% [markdown]
+# Per run, per layer and per view (all connections, or live inputs only): the layer mean of the
+# entropy (`S`), the fraction of connections with $\Xi \le 10^{-8}$, and the layer mean with those
+# connections (the ones with $\pi < 1$) evaluated on the Gaussian side of the jump (`S, Gaussian limit`).
+
+# %%
 rows = []
-for (cfg, r), run in zip(jobs, mf.sweep(jobs)):
-    S_layers = mf.layer_entropies(run.params, n_mc=n_mc, generator=mf.generator(1000 + r))
-    rows.append({"M": cfg.n_train, "seed": r, "test error (%)": run.final("sampled"),
-                 **{f"layer {l + 1}": s for l, s in enumerate(S_layers)}})
-ent = pd.DataFrame(rows)
-ent.round(3)
+for (arm, cfg, r), run in zip(jobs, trained):
+    views = {"all": None, "live inputs": mf.live_connections(run.params, dead[cfg.n_train])}
+    rows += [{"arm": arm, "M": cfg.n_train, "seed": r, "test error (%)": run.final("sampled"), **e}
+             for e in mf.entropy_by_layer(run.params, views, n_mc=n_mc, generator=mf.generator(1000 + r))]
+ent = pd.DataFrame(rows).rename(columns={"S_gaussian_limit": "S, Gaussian limit", "xi_zero": "xi <= 1e-8"})
+agg = ent.groupby(["arm", "view", "M", "layer"])[["S", "S, Gaussian limit", "xi <= 1e-8"]].agg(["mean", "std"])
+agg["S"].unstack("layer").round(3)
 
 # %%
-layer_cols = [c for c in ent.columns if c.startswith("layer")]
-agg = ent.groupby("M")[layer_cols].agg(["mean", "std"])
+fx = agg.loc[("fixed epochs", "all"), "S"]
+n_layers = len(widths) - 1
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 for i, M in enumerate(sizes):
-    axes[0].errorbar(np.arange(1, len(layer_cols) + 1) + 0.05 * (i - 1.5), agg.loc[M].xs("mean", level=1),
-                     yerr=agg.loc[M].xs("std", level=1).fillna(0), marker="o", capsize=3, label=f"M = {M:,}")
-axes[0].set_xlabel("weight layer")
-axes[0].set_ylabel("mean connection entropy S")
-axes[0].set_xticks(range(1, len(layer_cols) + 1))
+    axes[0].errorbar(np.arange(1, n_layers + 1) + 0.05 * (i - 1.5), fx.loc[M, "mean"], yerr=fx.loc[M, "std"].fillna(0),
+                     marker="o", capsize=3, label=f"M = {M:,}")
+axes[0].set(xlabel="weight layer", ylabel="mean connection entropy S", xticks=range(1, n_layers + 1))
 axes[0].axhline(0, color="k", lw=0.6)
 axes[0].legend(fontsize=8)
-for l, c in enumerate(layer_cols):
-    axes[1].errorbar(sizes, agg[(c, "mean")], yerr=agg[(c, "std")].fillna(0), marker="o", capsize=3, label=c)
-axes[1].set_xlabel("training-set size M")
-axes[1].set_ylabel("mean connection entropy S")
+for l in range(1, n_layers + 1):
+    g = fx.xs(l, level="layer")
+    axes[1].errorbar(sizes, g["mean"], yerr=g["std"].fillna(0), marker="o", capsize=3, label=f"layer {l}")
+axes[1].set(xlabel="training-set size M (images)", ylabel="mean connection entropy S")
 axes[1].legend(fontsize=8)
-fig.suptitle(f"Connection entropy, 5-layer net {'-'.join(map(str, widths))}, {n_runs} runs per size, "
-             "error bars: sd (cf. paper Fig. 4, reconstructed)", fontsize=11)
+fig.suptitle(f"Connection entropy, 5-layer net {'-'.join(map(str, widths))}, {epochs} epochs, all connections, "
+             f"{n_runs} runs per size, error bars: sd (cf. paper Fig. 4, reconstructed)", fontsize=10)
 fig.tight_layout()
 mf.nb.save_figure(fig, "05_entropy_paper-fig4")
 
+# %% [markdown]
+# ### Both arms side by side
+#
+# Left: every size trained for `epochs` epochs (more data, more steps). Right: every size trained for
+# the same number of steps. Layer 1 is drawn over all connections (solid) and over the connections
+# from live inputs (dashed); the other layers are the same in both views.
+
 # %%
+fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), sharey=True)
+for ax, (arm, cfgs) in zip(axes, arms.items()):
+    for view in ("all", "live inputs"):
+        for l in range(1, n_layers + 1) if view == "all" else [1]:
+            g = agg.loc[(arm, view), "S"].xs(l, level="layer")
+            ax.errorbar(g.index, g["mean"], yerr=g["std"].fillna(0), marker="o", capsize=3, color=f"C{l - 1}",
+                        ls="-" if view == "all" else "--", label=f"layer {l}" + (f", {view}" if l == 1 else ""))
+    steps = sorted({-(-c.n_train // c.batch_size) * c.epochs for c in cfgs})
+    ax.set(xlabel="training-set size M (images)", xticks=[c.n_train for c in cfgs],
+           title=f"{arm}: " + (f"{epochs} epochs, {steps[0]:,}-{steps[-1]:,} steps" if len(steps) > 1
+                               else f"{steps[0]:,} steps, epochs {cfgs[0].epochs}-{cfgs[-1].epochs}"))
+    ax.legend(fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.24))
+axes[0].set_ylabel("mean connection entropy S")
+fig.suptitle(f"Entropy vs training-set size: fixed epochs vs equal updates ({n_runs} runs per size, error bars: sd)")
+fig.tight_layout()
+mf.nb.save_figure(fig, "05b_entropy_equal_updates")
+
+# %% [markdown]
+# ### How much the jump at $\Xi \to 0$ moves the layer means
+#
+# For the smallest size of the fixed-epochs arm, per layer (all connections): the fraction of
+# connections with $\Xi \le 10^{-8}$, the layer mean as estimated, and the layer mean with those
+# connections evaluated just above $10^{-8}$ instead, by the Monte Carlo estimate that tends to
+# the Gaussian entropy there. Mean over runs.
+
+# %%
+jump = agg.loc[("fixed epochs", "all", sizes[0])].xs("mean", axis=1, level=1)
+jump["shift"] = jump["S, Gaussian limit"] - jump["S"]
+jump.round(4)
+
+# %%
+def per_size(arm, view, col, stat="mean"):
+    t = agg.loc[(arm, view), (col, stat)].unstack("layer")
+    return {str(M): [float(v) for v in t.loc[M]] for M in t.index}
+
+
 saved = mf.nb.save_results("entropy", {
-    "widths": list(widths), "sizes": sizes, "n_runs": n_runs,
+    "widths": list(widths), "sizes": sizes, "n_runs": n_runs, "epochs": epochs,
     "per_run": ent.to_dict(orient="records"),
-    "mean": {str(M): [float(agg.loc[M, (c, "mean")]) for c in layer_cols] for M in sizes},
-    "sd": {str(M): [float(agg.loc[M, (c, "std")]) for c in layer_cols] for M in sizes},
+    "dead_inputs": {str(M): int(d.sum()) for M, d in dead.items()},
+    "mean": per_size("fixed epochs", "all", "S"), "sd": per_size("fixed epochs", "all", "S", "std"),
+    "mean_live": per_size("fixed epochs", "live inputs", "S"), "sd_live": per_size("fixed epochs", "live inputs", "S", "std"),
+    "equal_updates": {"sizes": equal_sizes, "epochs": {str(c.n_train): c.epochs for c in arms["equal updates"]},
+                      "lr_halve_every": {str(c.n_train): c.lr_halve_every for c in arms["equal updates"]},
+                      **{k: per_size("equal updates", v, "S", st) for k, v, st in
+                         (("mean", "all", "mean"), ("sd", "all", "std"), ("mean_live", "live inputs", "mean"),
+                          ("sd_live", "live inputs", "std"))}},
+    "xi_zero": {f"{arm}|{view}": {k: per_size(arm, view, col) for k, col in
+                                   (("fraction", "xi <= 1e-8"), ("closed_form", "S"), ("gaussian_limit", "S, Gaussian limit"))}
+                for arm in arms for view in ("all", "live inputs")},
 })
 print("wrote", saved.relative_to(mf.nb.ROOT))
 
@@ -121,13 +208,28 @@ print("wrote", saved.relative_to(mf.nb.ROOT))
 # ## What we learned
 
 # %%
-m0, m1 = agg.loc[sizes[0]].xs("mean", level=1), agg.loc[sizes[-1]].xs("mean", level=1)
-noise = agg.xs("std", axis=1, level=1).max().max()
+def summary(arm, view):
+    t = agg.loc[(arm, view), ("S", "mean")].unstack("layer")
+    noise = agg.loc[(arm, view), ("S", "std")].max()
+    return t, noise, (t.iloc[-1] - t.iloc[0]).abs().max()
+
+
+(f_all, n_all, c_all), (e_live, n_live, c_live) = summary("fixed epochs", "all"), summary("equal updates", "live inputs")
+m0 = e_live.iloc[0]
 mf.nb.show_markdown(f"""
-- At $M$ = {sizes[0]:,} the layer means are {', '.join(f'{v:.3f}' for v in m0)} (layers 1 to {len(m0)}): the
-  entropy changes with depth by up to {m0.max() - m0.min():.3f}, against a largest sd over runs of {noise:.3f}.
-- From $M$ = {sizes[0]:,} to {sizes[-1]:,} the layer means move by at most {(m1 - m0).abs().max():.3f}.
-  {'That is within twice the run-to-run sd: with ' + str(n_runs) + ' runs per size this study cannot tell a change with data size from noise.' if (m1 - m0).abs().max() <= 2 * noise else 'That exceeds twice the run-to-run sd.'}
+- At $M$ = {equal_sizes[0]:,} (live inputs) the layer means are {', '.join(f'{v:.3f}' for v in m0)} (layers 1 to
+  {len(m0)}): the entropy changes with depth by up to {m0.max() - m0.min():.3f}, against a largest sd over runs of {n_live:.3f}.
+- With the same number of steps for every size (live inputs), from $M$ = {equal_sizes[0]:,} to {equal_sizes[-1]:,} the layer
+  means move by at most {c_live:.3f}{' (within twice the run-to-run sd: with ' + str(n_runs) + ' runs per size this cannot be told from noise)' if c_live <= 2 * n_live else ' (more than twice the run-to-run sd)'}.
+  At a fixed {epochs} epochs over all connections, as in the paper's setting, they move by at most {c_all:.3f} from
+  {sizes[0]:,} to {sizes[-1]:,} (largest sd {n_all:.3f}).
+- Blank pixels: {', '.join(f'{int(d.sum())} at M = {M:,}' for M, d in dead.items())}. Their connections change
+  the first layer's mean at $M$ = {sizes[0]:,} from {agg.loc[('fixed epochs', 'live inputs', sizes[0], 1), ('S', 'mean')]:.3f}
+  (live inputs) to {agg.loc[('fixed epochs', 'all', sizes[0], 1), ('S', 'mean')]:.3f} (all).
+- The estimator's jump at $\\Xi = 10^{{-8}}$: {100 * jump['xi <= 1e-8'].min():.1f}–{100 * jump['xi <= 1e-8'].max():.1f} %
+  of the connections per layer have $\\Xi \\le 10^{{-8}}$ (M = {sizes[0]:,}); evaluated on the Gaussian side instead,
+  the layer means would move by {jump['shift'].min():+.3f} to {jump['shift'].max():+.3f}, which is
+  {'more' if jump['shift'].abs().max() > c_all else 'less'} than the largest change with $M$ at fixed epochs.
 - Negative values are not an error: the slab's Gaussian entropy is negative for variances below 0.059.
 """)
 
@@ -140,7 +242,7 @@ mf.nb.show_markdown(f"""
 #    <details><summary>Solution</summary>
 #
 #    ```python
-#    p = run.params
+#    p = trained[0].params
 #    S1 = mf.connection_entropy(p["pi"][0], p["m"][0], p["xi"][0], n_mc=n_mc, generator=mf.generator(0))
 #    c = mf.categories(p["pi"][0], p["xi"][0])
 #    print({name: S1[c == k].mean().item() for k, name in enumerate(("VIP", "UIP", "variable"))})

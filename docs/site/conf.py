@@ -16,12 +16,11 @@ html_title = "mfcredit: learning credit assignment"
 extensions = ["myst_nb", "sphinx.ext.mathjax", "sphinx-mathjax-offline"]
 root_doc = "README"
 include_patterns = ["README.md", "docs/*.md", "notebooks/[0-9]*.ipynb"]
-exclude_patterns = ["build", ".venv", "cache", "docs/site"]
+exclude_patterns = ["build", ".venv", "cache", "docs/site"]   # not even walked
 
 nb_execution_mode = "off"                     # the committed outputs are the content
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3                      # in-page links such as (#read-it) resolve
-suppress_warnings = ["misc.highlighting_failure"]
 
 html_theme = "sphinx_book_theme"
 html_theme_options = {"show_toc_level": 2}

@@ -41,7 +41,8 @@ if not CHROMIUM:
     pytest.skip("no Chromium found: install it (Debian: apt-get install chromium) or set CHROMIUM=/path "
                 "to run the browser tests", allow_module_level=True)
 
-from playwright.sync_api import sync_playwright  # noqa: E402  (after the skip: only needed with Chromium)
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402  (after the skip)
+from playwright.sync_api import sync_playwright  # noqa: E402
 
 #: Chromium flags for a closed network: no background requests, no first-run or sync services.
 CHROMIUM_ARGS = ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -206,10 +207,15 @@ def test_notebook_in_jupyterlab(path, browser, lab, committed):
         page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
         assert page.locator(".jp-NotebookPanel").count() == 1
         figures = image_outputs(path)
-        page.wait_for_function(
-            """n => { const imgs = [...document.querySelectorAll('.jp-NotebookPanel .jp-OutputArea-output img')];
-                      return imgs.length === n && imgs.every(i => i.complete && i.naturalWidth > 0); }""",
-            arg=figures)
+        shown = "[...document.querySelectorAll('.jp-NotebookPanel .jp-OutputArea-output img')]"
+        try:
+            page.wait_for_function(
+                f"n => {{ const imgs = {shown}; return imgs.length === n && imgs.every(i => i.complete && i.naturalWidth > 0); }}",
+                arg=figures)
+        except PlaywrightTimeout:
+            seen = page.evaluate(f"() => {shown}.map(i => i.naturalWidth)")
+            pytest.fail(f"{path.name}: {figures} figures in the notebook; JupyterLab shows {len(seen)} "
+                        f"images, natural widths {seen}")
         # a new cell below the first one, typed and run as a reader would
         page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()      # the kernel has started
         page.locator(".jp-NotebookPanel .jp-Cell").first.click()

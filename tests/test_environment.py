@@ -9,6 +9,7 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,8 +34,9 @@ def pins(lines, platform):
         if req.marker is not None and not req.marker.evaluate(env):
             continue
         assert str(req.specifier).startswith("=="), f"{line!r} is not an exact pin (==)"
-        assert req.name not in out, f"{req.name} is pinned twice for {platform}"
-        out[req.name.lower()] = str(req.specifier)
+        name = canonicalize_name(req.name)
+        assert name not in out, f"{req.name} is pinned twice for {platform}"
+        out[name] = str(req.specifier)
     return out
 
 

@@ -124,9 +124,14 @@ def setup(ns: dict) -> None:
     sns.set_theme(style="whitegrid", context="notebook", palette="colorblind")
     matplotlib.rcParams.update({"figure.dpi": 100, "savefig.dpi": 120, "savefig.bbox": "tight",
                                 "svg.hashsalt": "mfcredit", "figure.max_open_warning": 0})
-    if quick:
-        print("Quick mode: small sizes, minutes at most. For the paper-scale run set quick = False in the "
-              "parameters cell (or unset MFCREDIT_QUICK) and rerun.")
+    if quick and as_bool("MFCREDIT_QUICK", os.environ.get("MFCREDIT_QUICK", "0")):
+        # set in the environment (Binder's default): quick = False in the notebook cannot override it
+        print("Quick mode (MFCREDIT_QUICK=1 is set): small sizes, minutes at most, figures in "
+              "figures/quick/. For the paper-scale run, run %env MFCREDIT_QUICK=0 in a cell (or unset it "
+              "before starting Jupyter), then rerun from the parameters cell.")
+    elif quick:
+        print("Quick mode (quick = True): small sizes, minutes at most, figures in figures/quick/. For "
+              "the paper-scale run set quick = False in the parameters cell and rerun.")
     else:
         print("Paper scale. For a small, fast run set quick = True in the parameters cell (or "
               "MFCREDIT_QUICK=1); its figures go to figures/quick/.")

@@ -85,12 +85,18 @@ def scores(probs: torch.Tensor, y: torch.Tensor, n_bins: int = 15) -> dict:
 
 
 @torch.no_grad()
-def sampled_probs(params: dict, x: torch.Tensor, ks, generator=None, chunk: int = 5) -> dict:
+def batched_probs(f, x: torch.Tensor, batch: int = 2500) -> torch.Tensor:
+    """softmax(f(x)) computed ``batch`` rows of x at a time (memory: one batch's activations): (B, C)."""
+    return torch.cat([torch.softmax(f(x[i:i + batch]), -1) for i in range(0, len(x), batch)])
+
+
+@torch.no_grad()
+def sampled_probs(params: dict, x: torch.Tensor, ks, generator=None, chunk: int = 5, batch: int = 2500) -> dict:
     """Average predicted probabilities of the first K sub-networks sampled from ``params``
     ({'pi', 'm', 'xi'} lists), for every K in ``ks``: {K: (B, C) tensor}. The sub-networks are drawn
-    ``chunk`` at a time and only the running sum of their softmax is kept, so memory is that of
-    ``chunk`` weight samples plus (chunk, B, C) logits, whatever max(ks) is; the K = 10 average is
-    the first 10 of the K = 100 ones."""
+    ``chunk`` at a time and run on ``batch`` rows of x at a time; only the running sum of their
+    softmax is kept, so memory is that of ``chunk`` weight samples plus (chunk, batch, N_l)
+    activations, whatever max(ks) is. The K = 10 average is the first 10 of the K = 100 ones."""
     ks = sorted(set(int(k) for k in ks))
     if not ks or ks[0] < 1:
         raise ValueError(f"ks must be positive integers, got {ks}")
@@ -98,7 +104,7 @@ def sampled_probs(params: dict, x: torch.Tensor, ks, generator=None, chunk: int 
     while done < ks[-1]:
         n = min(chunk, next(k for k in ks if k > done) - done)  # stop exactly at every K
         ws = [sample_weights(pi, m, xi, n, generator) for pi, m, xi in zip(params["pi"], params["m"], params["xi"])]
-        p = torch.softmax(forward(ws, x), -1).sum(0)
+        p = torch.cat([torch.softmax(forward(ws, x[i:i + batch]), -1).sum(0) for i in range(0, len(x), batch)])
         total = p if total is None else total + p
         done += n
         if done in ks:

@@ -95,7 +95,7 @@ def test_sampled_probs_prefixes_and_oracle():
         net.layers[0].pi.uniform_(0, 1, generator=g)
     params = net.state()
     x = torch.rand(8, 6, generator=g, dtype=torch.float64)
-    got = sampled_probs(params, x, [1, 3, 7], generator=mf.generator(5), chunk=2)
+    got = sampled_probs(params, x, [1, 3, 7], generator=mf.generator(5), chunk=2, batch=3)
     assert sorted(got) == [1, 3, 7]
     g2 = mf.generator(5)
     one_by_one = []
@@ -106,3 +106,11 @@ def test_sampled_probs_prefixes_and_oracle():
     for k in (1, 3, 7):
         assert torch.allclose(got[k], torch.stack(one_by_one[:k]).mean(0), atol=1e-12)
         assert torch.allclose(got[k].sum(1), torch.ones(8, dtype=torch.float64))
+
+
+def test_batched_probs_equal_one_pass():
+    g = mf.generator(1)
+    net = mf.PlainNet((6, 5, 3), dtype=torch.float64).init_(1.0, generator=g)
+    x = torch.rand(11, 6, generator=g, dtype=torch.float64)
+    with torch.no_grad():
+        assert torch.allclose(mf.calibration.batched_probs(net, x, batch=4), torch.softmax(net(x), -1), atol=1e-14)

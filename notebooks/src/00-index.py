@@ -21,6 +21,7 @@
 # | [3. Weights](03-weights.ipynb) | Which connections does the ensemble call very important, unimportant or variable, and how much does that depend on the optimiser? A browser over hidden units. | Fig. 2 (reconstructed) |
 # | [4. Ensemble](04-ensemble.ipynb) | Do sampled sub-networks all work, and does removing "important" connections hurt? | Fig. 3 (reconstructed) |
 # | [5. Entropy](05-entropy.ipynb) | How random do connections stay, by layer and training-set size? | Fig. 4 (reconstructed) |
+# | [7. Beyond the paper](07-beyond.ipynb) | Is the ensemble's credit a better guide for pruning than a standard network's weight magnitudes? Are its probabilities calibrated, does it know when an image is of an unfamiliar kind, and does the picture hold on Fashion-MNIST? | beyond the paper |
 # | [8. Claims](08-claims.ipynb) | Which of the paper's claims hold here, with numbers and stated thresholds? | |
 #
 # "Reconstructed" means that the recipe is the authors' but the exact content of their figure is

@@ -14,7 +14,8 @@
 
 The modules, from the bottom up: ``layers`` (the spike-and-slab law, the sampler, the forward
 pass, the layer with its gBP backward), ``model`` (the networks), ``gbp`` (gBP written out, and
-its autograd oracle), ``analysis`` and ``entropy`` (what the notebooks measure), ``config``,
+its autograd oracle), ``analysis`` and ``entropy`` (what the notebooks measure), ``pruning``
+(removing connections by credit or magnitude) and ``calibration`` (NLL, ECE, Brier, AUROC), ``config``,
 ``data``, ``training`` (the loop), ``runs`` (a run's record, saving, checkpoints), ``cache``
 (train once, load afterwards), ``shipped`` (the trained runs data/runs holds), ``sweep`` (many runs in parallel worker processes; the function
 ``mf.sweep`` hides the module, which is ``sys.modules["mfcredit.sweep"]``), ``utils``, and
@@ -33,7 +34,7 @@ from .runs import Run
 from .sweep import sweep
 from .training import train
 from .utils import default_threads, generator
-from . import analysis, data, layers, nb, shipped, utils  # noqa: E402,F401  (modules used as mf.analysis.*, mf.nb.*, ...)
+from . import analysis, calibration, data, layers, nb, pruning, shipped, utils  # noqa: E402,F401  (modules used as mf.analysis.*, mf.nb.*, ...)
 
 __version__ = "0.1.0"
 

@@ -1,12 +1,13 @@
-"""Datasets: checksummed loading of MNIST (shipped in data/mnist), Fashion-MNIST and CIFAR-10.
+"""Datasets: checksummed loading of MNIST (shipped in data/mnist), Fashion-MNIST (shipped in
+data/fashion-mnist) and CIFAR-10.
 
     data = mf.load_dataset("mnist", n_train=10_000)   # first 10,000 training images, original order
     data.x_train  # (10000, 784) float32, pixel / 255
     data.y_train  # (10000,) int64
 
 Every file is verified before use: MNIST by the SHA-256 of its DECOMPRESSED content (mirrors
-recompress the .gz), Fashion-MNIST and CIFAR-10 by the MD5 their distributors publish for the
-archive. A missing, truncated or altered file raises :class:`DataError` naming the file and the
+recompress the .gz), Fashion-MNIST by the MD5 its authors publish for each archive and the SHA-256
+of its content, CIFAR-10 by the MD5 its distributor publishes for the archive. A missing, truncated or altered file raises :class:`DataError` naming the file and the
 expected checksum; nothing is returned from partial data. ``download=True`` fetches missing files
 with pooch into a staging folder and moves each into place only after it verified.
 """
@@ -71,16 +72,20 @@ MNIST = DatasetSpec(
     ),
 )
 
-# MD5s of the archives as published by the Fashion-MNIST and CIFAR-10 distributors (single source,
-# not recompressed). They could not be checked against the servers from the machine this was written on.
+# Fashion-MNIST ships in data/fashion-mnist as the published archives: checked by their published
+# MD5 and by the SHA-256 of their decompressed content. CIFAR-10: the MD5 its distributor publishes.
 FASHION_MNIST = DatasetSpec(
     name="fashion-mnist",
     subdir="fashion-mnist",
     files=(
-        FileSpec("train-images-idx3-ubyte.gz", md5="8d4fb7e6c68d591d4c3dfef9ec88bf0d", shape=(60000, 28, 28)),
-        FileSpec("train-labels-idx1-ubyte.gz", md5="25c81989df183df01b3e8a0aad5dffbe", shape=(60000,)),
-        FileSpec("t10k-images-idx3-ubyte.gz", md5="bef4ecab320f06d8554ea6380940ec79", shape=(10000, 28, 28)),
-        FileSpec("t10k-labels-idx1-ubyte.gz", md5="bb300cfdad3c16e7a12a480ee83cd310", shape=(10000,)),
+        FileSpec("train-images-idx3-ubyte.gz", "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+                 md5="8d4fb7e6c68d591d4c3dfef9ec88bf0d", shape=(60000, 28, 28)),
+        FileSpec("train-labels-idx1-ubyte.gz", "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+                 md5="25c81989df183df01b3e8a0aad5dffbe", shape=(60000,)),
+        FileSpec("t10k-images-idx3-ubyte.gz", "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+                 md5="bef4ecab320f06d8554ea6380940ec79", shape=(10000, 28, 28)),
+        FileSpec("t10k-labels-idx1-ubyte.gz", "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+                 md5="bb300cfdad3c16e7a12a480ee83cd310", shape=(10000,)),
     ),
     mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
 )

@@ -70,6 +70,7 @@ PARAMS = {
     "n_samples": Param(int, 100, quick=2000),
     "n_networks": Param(int, 2, quick=20),
     "n_perturb": Param(int, 1, quick=2),
+    "n_test": Param(int, 1, 10_000, quick=2000),
     "n_runs": Param(int, 1, quick=2),
     "sizes": Param(list, 1, 60_000, quick=[500, 1000]),
     "equal_sizes": Param(list, 1, 60_000, quick=[500, 1000, 2000]),

@@ -8,7 +8,8 @@ Each executed notebook is written to a temporary file and renamed, so an interru
 the previous notebook intact; training runs are cached (mfcredit.cache) and resume where they
 stopped. The index notebook (``00-*``) runs last, since it shows the timings of the others, which
 go to results/timings.json when the build starts from an empty cache. After the last notebook the
-README's claims table and timings table are refreshed from results/claims.md and results/timings.json.
+README's claims table, beyond-the-paper table and timings table are refreshed from results/claims.md,
+results/beyond.md and results/timings.json.
 
 The terminal shows which notebook runs and, through $MFCREDIT_PROGRESS=terminal (set for the
 kernels unless already set), the bar of each :func:`mfcredit.sweep` over its training runs: the
@@ -129,10 +130,14 @@ def timings_table(table: dict) -> str:
 
 
 def update_readme(quick: bool) -> None:
-    """Copy results/claims.md and the notebooks' timings into the README's blocks (paper scale only)."""
+    """Copy results/claims.md, results/beyond.md and the notebooks' timings into the README's blocks
+    (paper scale only)."""
     claims, timings = ROOT / "results" / "claims.md", ROOT / "results" / "timings.json"
+    beyond = ROOT / "results" / "beyond.md"
     if not quick and claims.is_file():
         replace_marked_block(REPO / "README.md", "claims", claims.read_text())
+    if not quick and beyond.is_file():
+        replace_marked_block(REPO / "README.md", "beyond", beyond.read_text())
     if not quick and timings.is_file():
         replace_marked_block(REPO / "README.md", "timings", timings_table(json.loads(timings.read_text())))
 

@@ -16,7 +16,7 @@ import torch
 
 import mfcredit as mf
 from conftest import Malicious
-from mfcredit.data import MNIST, DataError, DatasetSpec, FileSpec, parse_idx
+from mfcredit.data import FASHION_MNIST, MNIST, DataError, DatasetSpec, FileSpec, parse_idx
 
 REPO_DATA = mf.utils.REPO / "data"
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -247,6 +247,62 @@ def test_partial_download_leaves_nothing(tmp_path, serve, mode):
         mf.load_dataset(spec=spec, root=tmp_path, download=True, timeout=1.0)
     left = sorted(p.name for p in (tmp_path / "tiny").rglob("*"))
     assert "train-images-idx3-ubyte.gz" not in left and ".staging" not in left, left
+
+
+# ---------------------------------------------------------------- Fashion-MNIST, shipped and downloaded
+
+FASHION = REPO_DATA / "fashion-mnist"
+
+
+def test_shipped_fashion_mnist_matches_published_checksums():
+    """The shipped archives against the spec, recomputed from the files themselves (MD5 of the
+    archive, SHA-256 of the content) and against the MD5SUMS / SHA256SUMS lists next to them."""
+    md5s = dict(line.split()[::-1] for line in (FASHION / "MD5SUMS").read_text().splitlines())
+    shas = dict(line.split()[::-1] for line in (FASHION / "SHA256SUMS").read_text().splitlines())
+    for f in FASHION_MNIST.files:
+        raw = (FASHION / f.name).read_bytes()
+        assert hashlib.md5(raw).hexdigest() == f.md5 == md5s[f.name]
+        assert hashlib.sha256(gzip.decompress(raw)).hexdigest() == f.sha256 == shas[f.name[:-3]]
+
+
+def test_shipped_fashion_mnist_loads_offline():
+    data = mf.load_dataset("fashion-mnist", n_train=10_000)
+    assert data.x_train.shape == (10_000, 784) and data.x_test.shape == (10_000, 784)
+    assert data.x_train.dtype == torch.float32
+    assert data.y_test.bincount().tolist() == [1000] * 10
+    assert 0.0 <= data.x_test.min() and data.x_test.max() <= 1.0
+    full = mf.load_dataset("fashion-mnist")
+    assert full.y_train.bincount().tolist() == [6000] * 10
+    assert abs(full.x_train.mean().item() - 0.2860) < 5e-4 and abs(full.x_train.std().item() - 0.3530) < 5e-4
+    assert torch.equal(full.x_train[:10_000], data.x_train)
+
+
+@pytest.fixture(scope="module")
+def fashion_files():
+    return {f.name: (FASHION / f.name).read_bytes() for f in FASHION_MNIST.files}
+
+
+def test_fashion_mnist_download_through_loopback_mirror(tmp_path, serve, fashion_files):
+    """The real archives served by a local mirror, through the real download path (pooch, MD5 at
+    download, content SHA-256 before the move): the files arrive byte for byte and load."""
+    url = serve(fashion_files)
+    mf.data.fetch(FASHION_MNIST, tmp_path / "fashion-mnist", mirrors=(url,))
+    for name, blob in fashion_files.items():
+        assert (tmp_path / "fashion-mnist" / name).read_bytes() == blob
+    got = mf.load_dataset("fashion-mnist", root=tmp_path, n_train=100)
+    assert torch.equal(got.y_test, mf.load_dataset("fashion-mnist", n_train=100).y_test)
+
+
+def test_fashion_mnist_corrupt_mirror_refused(tmp_path, serve, fashion_files):
+    bad = dict(fashion_files)
+    blob = bytearray(bad["t10k-labels-idx1-ubyte.gz"])
+    blob[len(blob) // 2] ^= 0xFF  # one flipped byte in the middle of the archive
+    bad["t10k-labels-idx1-ubyte.gz"] = bytes(blob)
+    spec = DatasetSpec(**{**FASHION_MNIST.__dict__, "mirrors": (serve(bad),)})
+    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte.gz"):
+        mf.load_dataset(spec=spec, root=tmp_path, download=True)
+    assert not (tmp_path / "fashion-mnist" / "t10k-labels-idx1-ubyte.gz").exists()
+    assert not (tmp_path / "fashion-mnist" / ".staging").exists()
 
 
 # ---------------------------------------------------------------- CIFAR-10 python format

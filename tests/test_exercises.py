@@ -1,4 +1,4 @@
-"""The "Try it" solutions of notebooks 1 to 6 run, in quick mode, after the notebook's own cells.
+"""The "Try it" solutions of notebooks 1 to 7 run, in quick mode, after the notebook's own cells.
 
 Each solution is a ```python block inside a <details> element of the notebook's markdown. The test
 builds a copy of the notebook with every solution appended as a code cell and executes it with
@@ -16,7 +16,7 @@ import pytest
 import mfcredit as mf
 
 ROOT = Path(mf.nb.REPO)
-CHAPTERS = sorted(p for p in (ROOT / "notebooks").glob("0[1-6]*.ipynb"))
+CHAPTERS = sorted(p for p in (ROOT / "notebooks").glob("0[1-7]*.ipynb"))
 
 
 def solutions(nb) -> list[str]:

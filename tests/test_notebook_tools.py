@@ -21,7 +21,7 @@ from mfcredit.pipeline import check_parameters, strip_metadata  # noqa: E402
 
 ROOT = Path(mf.nb.REPO)
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
-CHAPTERS = [p for p in NOTEBOOKS if p.name[:2] in ("01", "02", "03", "04", "05", "06")]
+CHAPTERS = [p for p in NOTEBOOKS if p.name[:2] in ("01", "02", "03", "04", "05", "06", "07")]
 
 
 def ns(**values):

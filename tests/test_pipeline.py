@@ -112,3 +112,24 @@ def test_timings_table_reports_the_recorded_times():
 
     md = timings_table({"02-training": {"seconds": 150.0, "runs_trained": 10}, "01-theory": {"seconds": 40.0, "runs_trained": 1}})
     assert md.splitlines()[2:] == ["| 01-theory | 40 s | 1 |", "| 02-training | 2.5 min | 10 |", "| all | 3.2 min | 11 |"]
+
+
+def test_readme_blocks_refreshed_from_results(tmp_path, monkeypatch):
+    """A paper-scale build copies results/claims.md and results/beyond.md into the README's blocks;
+    a quick build leaves the README alone."""
+    from mfcredit import pipeline
+
+    readme = tmp_path / "README.md"
+    text = ("a\n<!-- claims:start -->\nold claims\n<!-- claims:end -->\nb\n"
+            "<!-- beyond:start -->\nold beyond\n<!-- beyond:end -->\nc\n")
+    readme.write_text(text)
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "claims.md").write_text("| new | claims |\n")
+    (tmp_path / "results" / "beyond.md").write_text("| new | beyond |\n")
+    monkeypatch.setattr(pipeline, "ROOT", tmp_path)
+    monkeypatch.setattr(pipeline, "REPO", tmp_path)
+    pipeline.update_readme(quick=True)
+    assert readme.read_text() == text
+    pipeline.update_readme(quick=False)
+    assert readme.read_text() == ("a\n<!-- claims:start -->\n| new | claims |\n<!-- claims:end -->\nb\n"
+                                  "<!-- beyond:start -->\n| new | beyond |\n<!-- beyond:end -->\nc\n")

@@ -22,6 +22,7 @@
 # | [4. Ensemble](04-ensemble.ipynb) | Do sampled sub-networks all work, and does removing "important" connections hurt? | Fig. 3 (reconstructed) |
 # | [5. Entropy](05-entropy.ipynb) | How random do connections stay, by layer and training-set size? | Fig. 4 (reconstructed) |
 # | [6. Controls](06-controls.ipynb) | Is gBP still as good as BP when BP gets a learning rate tuned on validation images? Which detail of the training recipe decides how many connections end exactly absent or very important (one detail changed at a time, in both directions)? | |
+# | [7. Beyond the paper](07-beyond.ipynb) | Is the ensemble's credit a better guide for pruning than a standard network's weight magnitudes? Are its probabilities calibrated, does it know when an image is of an unfamiliar kind, and does the picture hold on Fashion-MNIST? | beyond the paper |
 # | [8. Claims](08-claims.ipynb) | Which of the paper's claims hold here, with numbers and stated thresholds? | |
 #
 # "Reconstructed" means that the recipe is the authors' but the exact content of their figure is

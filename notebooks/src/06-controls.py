@@ -39,7 +39,7 @@ variant_epochs: int = 100   # the 2022 variant's length
 n_train: int = 10_000       # training images: the first n_train of the training file
 batch_size: int = 500
 n_val: int = 10_000         # validation images: the LAST n_val of the training file
-bp_lrs: list = [0.001, 0.003, 0.01, 0.03, 0.1]   # BP's learning-rate grid
+bp_lrs: list = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]   # BP's learning-rate grid
 tol: float = 1e-6           # tolerance of the relaxed categories (as notebook 3)
 
 # %%
@@ -98,8 +98,8 @@ ax0.scatter(val["lr"], val["validation error (%)"], color="C3", alpha=0.5, s=18,
 ax0.errorbar(val_table.index, val_table["mean"], yerr=val_table["std"].fillna(0), color="C3", marker="o",
              capsize=3, label=f"mean ± sd ({n_control_seeds} seeds)")
 ax0.axvline(best_lr, color="k", ls="--", lw=1, label=f"chosen: lr {best_lr:g}")
-ax0.set(xscale="log", xlabel=f"BP learning rate (Adam, halved every {bp_cfg.lr_halve_every} epochs)",
-        ylabel="validation error (%)", title=f"BP on {n_val:,} validation images")
+ax0.set(xscale="log", yscale="log", xlabel=f"BP learning rate (Adam, halved every {bp_cfg.lr_halve_every} epochs)",
+        ylabel="validation error (%), log scale", title=f"BP on {n_val:,} validation images")
 ax0.set_xticks(bp_lrs, labels=[f"{lr:g}" for lr in bp_lrs], minor=False)
 ax0.xaxis.set_minor_locator(plt.NullLocator())
 ax0.legend(fontsize=8)

@@ -100,8 +100,10 @@ ax0.errorbar(val_table.index, val_table["mean"], yerr=val_table["std"].fillna(0)
 ax0.axvline(best_lr, color="k", ls="--", lw=1, label=f"chosen: lr {best_lr:g}")
 ax0.set(xscale="log", yscale="log", xlabel=f"BP learning rate (Adam, halved every {bp_cfg.lr_halve_every} epochs)",
         ylabel="validation error (%), log scale", title=f"BP on {n_val:,} validation images")
-ax0.set_xticks(bp_lrs, labels=[f"{lr:g}" for lr in bp_lrs], minor=False)
+ax0.set_xticks(bp_lrs, labels=[f"{lr:g}" for lr in bp_lrs], minor=False, rotation=40)
+ax0.set_yticks([3, 5, 10, 20, 50, 100], labels=["3", "5", "10", "20", "50", "100"])
 ax0.xaxis.set_minor_locator(plt.NullLocator())
+ax0.yaxis.set_minor_locator(plt.NullLocator())
 ax0.legend(fontsize=8)
 for i, (name, v) in enumerate(per_seed.items()):
     colour = "C3" if name.startswith("BP") else "C0"

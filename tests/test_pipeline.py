@@ -28,15 +28,14 @@ def _pipeline(out: Path, env_extra=None):
 
 
 def _outputs(out: Path) -> dict:
-    """Figure files as bytes; result files as parsed JSON without the measured wall times (the only
-    thing a resumed run legitimately changes: it spent its time differently; timings.json is all
-    wall times)."""
+    """Figure files as bytes; result files as parsed JSON, except timings.json (the pipeline's wall
+    times: the only thing a resumed run legitimately changes, as it spent its time differently)."""
     found = {}
     for p in sorted((out / "figures" / "quick").glob("*")) + sorted((out / "results" / "quick").glob("*.json")):
         if p.name.startswith(".") or p.name == "timings.json":  # the pipeline's wall times, nothing else
             continue
         if p.suffix == ".json":
-            found[p.relative_to(out).as_posix()] = {k: v for k, v in json.loads(p.read_text()).items() if k != "epoch_s"}
+            found[p.relative_to(out).as_posix()] = json.loads(p.read_text())
         else:
             found[p.relative_to(out).as_posix()] = p.read_bytes()
     return found

@@ -2,6 +2,7 @@
 reproduced by retraining (bit for bit on the platform they were trained on)."""
 import hashlib
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -14,6 +15,7 @@ from mfcredit.runs import RunFileError
 #: another trajectory: its final test errors must still agree within this many percentage points
 #: (about four times the spread over seeds of notebook 2).
 TOLERANCE_POINTS = 0.5
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_every_shipped_run_is_there_listed_and_intact():
@@ -83,3 +85,23 @@ def test_retraining_a_shipped_run_reproduces_it(tmp_path, monkeypatch):
     else:
         for metric in ("sampled", "mf_mean"):
             assert abs(new.final(metric) - ref.final(metric)) <= TOLERANCE_POINTS, metric
+
+
+@pytest.mark.parametrize("name", ["02-training", "03-weights"])
+def test_notebooks_rerun_at_paper_scale_on_the_shipped_runs_alone(name, tmp_path, monkeypatch):
+    """What a reader of a fresh clone (or Binder at paper scale) gets: the notebook, at paper scale,
+    in an empty cache, runs to the end on data/runs alone. It never trains: a single paper run takes
+    longer than the cell timeout, and no run lands in the cache."""
+    papermill = pytest.importorskip("papermill")
+    nb = ROOT / "notebooks" / f"{name}.ipynb"
+    if not nb.exists():
+        pytest.skip(f"{nb} not built")
+    cache_dir = tmp_path / "cache"
+    for key, value in {"MFCREDIT_OUTPUT": tmp_path / "out", "MFCREDIT_CACHE": cache_dir, "MFCREDIT_QUICK": "0",
+                       "MFCREDIT_SHIPPED": "1", "MFCREDIT_PROGRESS": "0",
+                       "MPLBACKEND": "module://matplotlib_inline.backend_inline"}.items():
+        monkeypatch.setenv(key, str(value))
+    papermill.execute_notebook(str(nb), str(tmp_path / f"{name}.ipynb"), kernel_name="python3", progress_bar=False,
+                               execution_timeout=60, cwd=str(ROOT / "notebooks"))
+    assert sorted((tmp_path / "out" / "results").glob("*.json")), "the notebook wrote no result"
+    assert not cache.entries(cache_dir), "a run was trained instead of loaded from data/runs"

@@ -40,8 +40,9 @@
 #
 # How long each notebook took in the last build from scratch (an empty training cache:
 # `make figures RETRAIN=1`, or `make figures QUICK=1 RETRAIN=1` for quick mode; recorded in
-# `results/timings.json` and `results/quick/timings.json`). With its runs cached a notebook takes
-# seconds to a minute.
+# `results/timings.json` and `results/quick/timings.json`; the second is not committed, so the
+# quick-mode column appears once quick mode has been built on your machine). With its runs cached a
+# notebook takes seconds to a minute.
 
 # %% tags=["parameters"]
 quick: bool = False
@@ -62,12 +63,15 @@ def timings(kind):
 
 
 def shown(t):
-    return "not measured yet" if t is None else f"{t['seconds'] / 60:.1f} min ({t['runs_trained']} runs trained)"
+    if t is None:
+        return "not measured yet"
+    s = t["seconds"]
+    return (f"{s:.0f} s" if s < 60 else f"{s / 60:.1f} min") + f" ({t['runs_trained']} runs trained)"
 
 
 paper, small = timings("paper"), timings("quick")
-pd.DataFrame({name: {"paper scale": shown(paper.get(name)), "quick mode": shown(small.get(name))}
-              for name in sorted(set(paper) | set(small))}).T
+measured = {k: v for k, v in {"paper scale": paper, "quick mode": small}.items() if v}  # quick: once run here
+pd.DataFrame({name: {k: shown(v.get(name)) for k, v in measured.items()} for name in sorted(set(paper) | set(small))}).T
 
 # %% [markdown]
 # ## Rebuild everything, or use the package

@@ -263,7 +263,9 @@ cal_summary.loc[main].round(4)
 # Reliability diagrams: the accuracy in each confidence bin against the bin's mean confidence, all
 # seeds pooled. A calibrated predictor sits on the diagonal; below it, the predictor is
 # over-confident. Most test images fall in the last bin; the small number over each bar is the
-# share of images in that bin (%).
+# share of images in that bin (%). Bins with fewer than `min_bin` images (pooled over seeds) are not
+# drawn: one or two images give an accuracy of 0 or 1 that says nothing (the ECE counts them, with
+# their tiny weight).
 
 # %%
 def pooled_bins(name):
@@ -274,10 +276,11 @@ def pooled_bins(name):
     return count.numpy(), acc.numpy(), conf.numpy(), bins[0]["edges"].numpy()
 
 
+min_bin = 10
 fig, axes = plt.subplots(2, 3, figsize=(12, 7.5), sharex=True, sharey=True)
 for ax, name in zip(axes.flat, main):
     count, acc, conf, edges = pooled_bins(name)
-    has = count > 0
+    has = count >= min_bin
     ax.bar(conf[has], acc[has], width=0.8 * (edges[1] - edges[0]), color="C0", alpha=0.7, label="accuracy in bin")
     for c, a, n in zip(conf[has], acc[has], 100 * count[has] / count.sum()):
         ax.text(c, a + 0.02, f"{n:.2g}", ha="center", fontsize=6)
@@ -287,9 +290,10 @@ for ax in axes[-1]:
     ax.set_xlabel("confidence max_c p_c (bin mean)")
 for ax in axes[:, 0]:
     ax.set_ylabel("accuracy")
-axes[0, 0].legend(fontsize=8, loc="upper left")
-fig.suptitle(f"Reliability diagrams on the MNIST test set, {n_seeds} seeds pooled (15 equal-width bins)", fontsize=11)
-fig.tight_layout()
+fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=9)
+fig.suptitle(f"Reliability diagrams on the MNIST test set, {n_seeds} seeds pooled (15 equal-width bins; "
+             f"bins of fewer than {min_bin} images not drawn)", fontsize=11)
+fig.tight_layout(rect=(0, 0.04, 1, 1))
 mf.nb.save_figure(fig, "07c_reliability_diagrams")
 
 # %% [markdown]

@@ -18,6 +18,7 @@ import io
 import json
 import math
 import os
+import sys
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -136,6 +137,9 @@ def setup(ns: dict) -> None:
     else:
         print("Paper scale. For a small, fast run set quick = True in the parameters cell (or "
               "MFCREDIT_QUICK=1); its figures go to figures/quick/.")
+    # sent now, as its own output: whatever the cell prints next cannot join it in one output or
+    # not depending on timing, so a rebuilt notebook has the same outputs
+    sys.stdout.flush()
 
 
 def out_dir(kind: str) -> Path:

@@ -276,6 +276,7 @@ def pooled_bins(name):
     return count.numpy(), acc.numpy(), conf.numpy(), bins[0]["edges"].numpy()
 
 
+# %%
 min_bin = 10
 fig, axes = plt.subplots(2, 3, figsize=(12, 7.5), sharex=True, sharey=True)
 for ax, name in zip(axes.flat, main):

@@ -210,6 +210,30 @@ def _cifar_arrays(content: bytes, names: list[str], where: Path) -> tuple[np.nda
     return x, np.concatenate(ys)
 
 
+def _spec(name: str, spec: DatasetSpec | None) -> DatasetSpec:
+    """``spec`` if given, else the registered spec of ``name`` (a ValueError naming the choices)."""
+    if spec is None:
+        if name not in SPECS:
+            raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(SPECS)}")
+        spec = SPECS[name]
+    return spec
+
+
+def _records(folder: Path, f: FileSpec, n: int | None = None) -> np.ndarray:
+    """The IDX file ``f`` in ``folder``, verified; with ``n``, only its first n records are kept in memory."""
+    keep = None if n is None else 4 + 4 * len(f.shape) + n * int(np.prod(f.shape[1:], dtype=np.int64))
+    return parse_idx(read_verified(folder / f.name, f, keep), f.shape, str(folder / f.name), n)
+
+
+def _images(x: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
+    """Pixels / 255: one float copy, divided in place (no float64 copy unless dtype asks for it)."""
+    return torch.from_numpy(np.array(x, dtype=np.float32)).to(dtype).div_(255.0)
+
+
+def _labels(y: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(y).astype(np.int64))
+
+
 def load_dataset(name: str = "mnist", n_train: int | None = None, root: str | Path | None = None,
                  download: bool = False, dtype: torch.dtype = torch.float32, spec: DatasetSpec | None = None,
                  timeout: float = 30.0) -> Data:
@@ -222,10 +246,7 @@ def load_dataset(name: str = "mnist", n_train: int | None = None, root: str | Pa
         download: fetch missing files from the dataset's mirrors (pooch), verified before use.
         spec: a custom :class:`DatasetSpec` (used by the tests); overrides ``name``.
     """
-    if spec is None:
-        if name not in SPECS:
-            raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(SPECS)}")
-        spec = SPECS[name]
+    spec = _spec(name, spec)
     folder = Path(root if root is not None else default_root()) / spec.subdir
     if download:
         fetch(spec, folder, timeout=timeout)
@@ -234,13 +255,8 @@ def load_dataset(name: str = "mnist", n_train: int | None = None, root: str | Pa
         if n_train is not None and not (isinstance(n_train, int) and not isinstance(n_train, bool)
                                         and 1 <= n_train <= full):
             raise ValueError(f"n_train must be an integer in [1, {full}], got {n_train!r}")
-
-        def records(f: FileSpec, n: int | None):  # only the first n records are kept in memory
-            keep = None if n is None else 4 + 4 * len(f.shape) + n * int(np.prod(f.shape[1:], dtype=np.int64))
-            return parse_idx(read_verified(folder / f.name, f, keep), f.shape, str(folder / f.name), n)
-
-        xtr, ytr = (records(f, n_train) for f in spec.files[:2])
-        xte, yte = (records(f, None) for f in spec.files[2:])
+        xtr, ytr = (_records(folder, f, n_train) for f in spec.files[:2])
+        xte, yte = (_records(folder, f) for f in spec.files[2:])
         xtr, xte = xtr.reshape(len(xtr), -1), xte.reshape(len(xte), -1)
     elif spec.kind == "cifar-python":
         f = spec.files[0]
@@ -256,14 +272,7 @@ def load_dataset(name: str = "mnist", n_train: int | None = None, root: str | Pa
     for y, part in ((ytr, "training"), (yte, "test")):
         if len(y) and (y.min() < 0 or y.max() >= spec.n_classes):
             raise DataError(f"{folder}: {part} labels outside 0..{spec.n_classes - 1}")
-
-    def images(x):  # one float copy, divided in place (no float64 copy unless dtype asks for it)
-        return torch.from_numpy(np.array(x, dtype=np.float32)).to(dtype).div_(255.0)
-
-    def labels(y):
-        return torch.from_numpy(np.ascontiguousarray(y).astype(np.int64))
-
-    return Data(images(xtr), labels(ytr), images(xte), labels(yte))
+    return Data(_images(xtr, dtype), _labels(ytr), _images(xte, dtype), _labels(yte))
 
 
 def fetch(spec: DatasetSpec, folder: str | Path, mirrors: tuple[str, ...] | None = None, timeout: float = 30.0) -> Path:
@@ -315,15 +324,10 @@ def validation_split(name: str = "mnist", n: int = 10_000, n_train: int | None =
     ``n_train``: the size of the training set used beside it (its FIRST n_train images, as in
     :func:`load_dataset`); a ValueError if the two overlap, so a validation image is never trained on.
     """
-    if spec is None:
-        if name not in SPECS:
-            raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(SPECS)}")
-        spec = SPECS[name]
+    spec = _spec(name, spec)
     folder = Path(root if root is not None else default_root()) / spec.subdir
     if spec.kind == "idx":
-        (fx, fy) = spec.files[:2]
-        x = parse_idx(read_verified(folder / fx.name, fx), fx.shape, str(folder / fx.name))
-        y = parse_idx(read_verified(folder / fy.name, fy), fy.shape, str(folder / fy.name))
+        x, y = (_records(folder, f) for f in spec.files[:2])
         x = x.reshape(len(x), -1)
     elif spec.kind == "cifar-python":
         f = spec.files[0]
@@ -337,5 +341,4 @@ def validation_split(name: str = "mnist", n: int = 10_000, n_train: int | None =
         raise ValueError(f"the first n_train = {n_train} training images overlap the last n = {n} used for "
                          f"validation ({total} in all): use n_train + n <= {total}")
     x, y = x[total - n:], y[total - n:]
-    return (torch.from_numpy(np.array(x, dtype=np.float32)).to(dtype) / 255.0,
-            torch.from_numpy(np.ascontiguousarray(y).astype(np.int64)))
+    return _images(x, dtype), _labels(y)

@@ -225,6 +225,17 @@ def mean_sd(values) -> tuple[float, float]:
     return m, sd
 
 
+
+def over_seeds(values) -> dict:
+    """{'mean', 'sd'} (as lists, or floats for scalars) over the first axis of ``values`` (seeds, ...).
+    NaN entries (a curve point that a seed lacks) are left out; sd = 0 for a single seed."""
+    import numpy as np
+
+    v = np.array(values, dtype=float)
+    mean = np.nanmean(v, 0) if np.isfinite(v).any() else v[0]
+    sd = np.nanstd(v, 0, ddof=1) if len(v) > 1 else 0 * mean
+    return {"mean": mean.tolist(), "sd": sd.tolist()}
+
 #: The packages whose versions a notebook records at its end.
 PACKAGES = ("mfcredit", "torch", "numpy", "pandas", "matplotlib", "seaborn", "papermill")
 

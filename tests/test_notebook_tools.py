@@ -234,3 +234,14 @@ def test_float_list_parameter():
         with pytest.raises(ValueError, match="lrs"):
             rule.check("lrs", bad)
     assert mf.nb.Param(list, 1).check("sizes", [3]) == [3]  # integer lists as before
+
+
+def test_over_seeds_leaves_out_missing_points():
+    """Mean and sd over seeds per curve point, by hand: a point one seed lacks (NaN) uses the others."""
+    nan = float("nan")
+    got = mf.nb.over_seeds([[1.0, 2.0, nan], [3.0, 6.0, 5.0], [5.0, 10.0, 7.0]])
+    assert got["mean"] == [3.0, 6.0, 6.0]
+    assert got["sd"] == [2.0, 4.0, pytest.approx(2 ** 0.5)]
+    one = mf.nb.over_seeds([[4.0, 8.0]])  # a single seed: its values, sd 0
+    assert one == {"mean": [4.0, 8.0], "sd": [0.0, 0.0]}
+    assert mf.nb.over_seeds([2.0, 4.0]) == {"mean": 3.0, "sd": pytest.approx(2 ** 0.5)}

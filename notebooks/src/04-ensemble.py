@@ -113,12 +113,7 @@ keys = mf.analysis.CURVES
 counts = pd.DataFrame([c["counts"] for c in curves], index=pd.Index(seeds, name="seed"))
 counts["dead-input connections"] = int(dead.sum()) * cfg.widths[1]
 
-
-def over_seeds(values):  # values (seeds, ...) -> mean and sd over seeds, NaN ignored
-    v = np.array(values, dtype=float)
-    mean = np.nanmean(v, 0) if np.isfinite(v).any() else v[0]
-    return {"mean": mean.tolist(), "sd": (np.nanstd(v, 0, ddof=1) if len(v) > 1 else 0 * mean).tolist()}
-
+over_seeds = mf.nb.over_seeds  # mean and sd over seeds, NaN (a point a seed lacks) left out
 
 pert = {key: over_seeds([[p[0] for p in c[key]] for c in curves]) for key in keys}
 unperturbed = over_seeds([c["unperturbed"][0] for c in curves])

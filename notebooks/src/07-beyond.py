@@ -421,11 +421,7 @@ for ds, rs, d, train in (("MNIST", gbp_runs, (x_test, y_test), mnist), ("Fashion
     live = mf.live_connections(rs[0].params, mf.dead_inputs(train.x_train))
     cs = [mf.perturbation(r.params, *d, fractions=pert_fractions, n_samples=n_perturb, include=live, curves=keys,
                           generator=mf.generator(900 + r.seed)) for r in rs]
-    pert[ds] = {}
-    for key in keys:
-        m = np.array([[p[0] for p in c[key]] for c in cs], dtype=float)  # (seeds, fractions)
-        pert[ds][key] = {"mean": np.nanmean(m, 0).tolist() if np.isfinite(m).any() else m[0].tolist(),
-                         "sd": (np.nanstd(m, 0, ddof=1) if len(m) > 1 else np.zeros(len(pert_fractions))).tolist()}
+    pert[ds] = {key: mf.nb.over_seeds([[p[0] for p in c[key]] for c in cs]) for key in keys}  # (seeds, fractions)
     pert[ds]["counts"] = pd.DataFrame([c["counts"] for c in cs]).mean().to_dict()
 
 # %%

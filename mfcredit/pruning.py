@@ -23,7 +23,7 @@ import math
 
 import torch
 
-from .analysis import errors_of, sampled_predictions
+from .analysis import errors_of, magnitude, sampled_predictions
 from .layers import feedforward, forward, linear
 
 SCORES = ("presence", "rms", "magnitude", "random")
@@ -46,7 +46,7 @@ def keep_scores(params: dict, kind: str, generator: torch.Generator | None = Non
         return [w.abs() for w in params["w"]]
     if kind == "presence":
         return [1 - pi for pi in params["pi"]]
-    return [torch.sqrt((1 - pi) * (m * m + xi)) for pi, m, xi in zip(params["pi"], params["m"], params["xi"])]
+    return [magnitude(pi, m, xi) for pi, m, xi in zip(params["pi"], params["m"], params["xi"])]  # rms
 
 
 def removal_order(score: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -145,12 +145,16 @@ def absence(params: dict, deltas=(1e-6, 1e-3, 0.1, 0.5), n_samples: int = 20, ge
 @torch.no_grad()
 def layer_samples(pi, m, xi, a: torch.Tensor, n: int, generator=None, chunk: int = 50) -> torch.Tensor:
     """Pre-activations z = s W a of ONE layer for a fixed input ``a`` (N_{l-1},) under ``n`` sampled
-    weight matrices: (n, N_l). Their exact mean and variance are the mean-field (G, Delta). Memory:
-    ``chunk`` sampled matrices at a time (50 first-layer matrices of 100 x 784 are 16 MB)."""
+    weight matrices: (n, N_l), s = 1/sqrt(N_{l-1}). Their exact mean and variance are the mean-field
+    (G, Delta). An input a_j = 0 adds exactly 0 to every z, so only the columns of W with a_j != 0 are
+    drawn (an image's blank pixels cost nothing). Memory: ``chunk`` sampled matrices at a time (50
+    first-layer matrices of 100 x 784 are 16 MB)."""
+    live = a != 0
+    pi, m, xi, a_live = pi[:, live], m[:, live], xi[:, live], a[live]
     out = []
     for start in range(0, n, chunk):
         w = sample_weights(pi, m, xi, min(chunk, n - start), generator)
-        out.append((w @ a) / math.sqrt(a.shape[-1]))
+        out.append((w @ a_live) / math.sqrt(a.shape[-1]))
     return torch.cat(out)
 
 

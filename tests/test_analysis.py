@@ -337,3 +337,29 @@ def test_entropy_by_layer_and_the_jump_by_hand():
     assert every["S_gaussian_limit"] - every["S"] == pytest.approx(2 * gauss / 4, abs=tol)
     assert part["S_gaussian_limit"] - part["S"] == pytest.approx(gauss / 3, abs=tol)
     assert part["S"] == pytest.approx((4 * every["S"]) / 3)  # the dead connection (0.5, xi = 0) has S = 0
+
+
+def test_layer_samples_against_mean_field_and_plain_sampling():
+    """layer_samples draws only the columns of live inputs; its z must still have the mean-field mean
+    G and variance Delta (Monte Carlo oracle, 5 standard errors), and match z = s W a computed from
+    full sampled matrices in distribution."""
+    g = mf.generator(5)
+    pi = torch.rand(4, 9, generator=g, dtype=torch.float64)
+    m = torch.randn(4, 9, generator=g, dtype=torch.float64)
+    xi = 0.3 * torch.rand(4, 9, generator=g, dtype=torch.float64)
+    a = torch.rand(9, generator=g, dtype=torch.float64)
+    a[[0, 3, 4, 8]] = 0.0  # blank inputs
+    n = 40_000
+    z = mf.analysis.layer_samples(pi, m, xi, a, n, generator=mf.generator(6))
+    assert z.shape == (n, 4)
+    mu, var = mf.layers.moments(pi, m, xi)
+    G, Delta = (mu @ a) / 3.0, (var @ (a * a)) / 9.0  # s = 1/sqrt(9)
+    assert torch.all((z.mean(0) - G).abs() < 5 * (Delta / n).sqrt())
+    c = z - z.mean(0)
+    se_var = ((c ** 4).mean(0) - z.var(0) ** 2).sqrt() / math.sqrt(n)  # standard error of the sample variance
+    assert torch.all((z.var(0) - Delta).abs() < 5 * se_var)
+    full = torch.stack([(mf.layers.sample_weights(pi, m, xi, generator=mf.generator(100 + i)) @ a) / 3.0
+                        for i in range(2000)])
+    assert torch.all((full.mean(0) - z.mean(0)).abs() < 5 * (Delta / 2000).sqrt())
+    all_blank = mf.analysis.layer_samples(pi, m, xi, torch.zeros(9, dtype=torch.float64), 5)
+    assert torch.equal(all_blank, torch.zeros(5, 4, dtype=torch.float64))

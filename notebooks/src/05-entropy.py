@@ -17,7 +17,8 @@
 #   we train an **equal-updates** arm: every size gets as many steps as the smallest at `epochs`
 #   epochs (epochs scaled by $M_0/M$), and the learning rate halves after the same number of steps
 #   (its period in epochs scaled by $M_0/M$ too). One difference stays: Adam's state is reset at
-#   every epoch, so at larger $M$ it is reset after more steps.
+#   every epoch, so at larger $M$ it is reset after more steps. Both arms train at the same sizes,
+#   so at every $M$ the two can be compared directly.
 # - *Pixels that are blank in all $M$ images* give their first-layer connections no gradient: those
 #   connections keep $\pi = 0$ and their initial $\Xi$, and pull the first layer's entropy down by
 #   an amount that depends on $M$ (more images, fewer blank pixels). We report every layer over all
@@ -45,8 +46,8 @@
 
 # %% tags=["parameters"]
 quick: bool = False
-sizes: list = [10_000, 20_000, 30_000, 40_000]   # training-set sizes M (first M images), fixed epochs
-equal_sizes: list = [10_000, 20_000, 40_000]      # sizes of the equal-updates arm (steps of the first)
+sizes: list = [10_000, 20_000, 40_000]        # training-set sizes M (first M images), fixed epochs
+equal_sizes: list = [10_000, 20_000, 40_000]  # sizes of the equal-updates arm (steps of the first)
 n_runs: int = 3         # independent runs (seeds) per size
 epochs: int = 200
 batch_size: int = 500
@@ -128,7 +129,7 @@ fx = agg.loc[("fixed epochs", "all"), "S"]
 n_layers = len(widths) - 1
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 for i, M in enumerate(sizes):
-    axes[0].errorbar(np.arange(1, n_layers + 1) + 0.05 * (i - 1.5), fx.loc[M, "mean"], yerr=fx.loc[M, "std"].fillna(0),
+    axes[0].errorbar(np.arange(1, n_layers + 1) + 0.05 * (i - (len(sizes) - 1) / 2), fx.loc[M, "mean"], yerr=fx.loc[M, "std"].fillna(0),
                      marker="o", capsize=3, label=f"M = {M:,}")
 axes[0].set(xlabel="weight layer", ylabel="mean connection entropy S", xticks=range(1, n_layers + 1))
 axes[0].axhline(0, color="k", lw=0.6)

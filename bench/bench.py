@@ -164,9 +164,13 @@ def markdown(out) -> str:
     sw = out.get("sweep")
     if sw:
         per = ", ".join(f"{w} worker{'s' if int(w) > 1 else ''}: {v['speedup']:.2f}×" for w, v in sw["workers"].items())
+        n, c = sw["sequential_threads"], max(int(w) for w in sw["workers"])
+        bound = ""
+        if f"gbp_paper_{n}t" in st and "gbp_paper_1t" in st:  # c workers of 1 thread vs one run on n threads
+            bound = f"; at most {c * st[f'gbp_paper_{n}t'] / st['gbp_paper_1t']:.2f}× from the step times above"
         rows.append(f"| sweep speed-up: {sw['runs']} paper-recipe runs ({sw['epochs']} epochs) in parallel workers of "
-                    f"1 thread against one after another ({sw['sequential_threads']} threads, {sw['sequential_s']:.1f} s) "
-                    f"| **{out['sweep_speedup']:.2f}×** ({per}) |")
+                    f"1 thread against one after another ({n} threads, {sw['sequential_s']:.1f} s) "
+                    f"| **{out['sweep_speedup']:.2f}×** ({per}{bound}) |")
     rows += [
         "",
         f"Machine: {out['machine']}; device {out['device']}; fastest thread count: {t}.",

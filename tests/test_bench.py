@@ -60,5 +60,7 @@ def test_markdown_reports_the_sweep_speedup(bench):
     md = bench.markdown(out)
     assert "| sweep speed-up: 4 paper-recipe runs (5 epochs) in parallel workers of 1 thread against one after " \
            "another (2 threads, 5.0 s) | **1.43×** (1 worker: 0.71×, 2 workers: 1.43×) |" in md
+    out["steps_s"]["gbp_paper_1t"] = 4.8e-3  # a run on 2 threads steps 1.6x faster: 2 workers do at most 2/1.6
+    assert "2 workers: 1.43×; at most 1.25× from the step times above) |" in bench.markdown(out)
     del out["sweep"]
     assert "sweep speed-up" not in bench.markdown(out)  # results of an older bench: no row

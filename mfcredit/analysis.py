@@ -82,8 +82,9 @@ def live_connections(params: dict, dead: torch.Tensor) -> list[torch.Tensor]:
     return [first] + [torch.ones(pi.shape, dtype=torch.bool) for pi in pis[1:]]
 
 
-def _masks(params: dict, include) -> list[torch.Tensor]:
-    """``include`` checked against the layers of ``params`` (None: every connection)."""
+def include_masks(params: dict, include) -> list[torch.Tensor]:
+    """One bool mask per layer, shaped like its pi: ``include`` checked against the layers of ``params``
+    (a ValueError naming the expected shapes if it does not fit), or all True if ``include`` is None."""
     pis = params["pi"]
     if include is None:
         return [torch.ones(pi.shape, dtype=torch.bool) for pi in pis]
@@ -98,7 +99,7 @@ def category_fractions(params: dict, tol: float = 0.0, include=None) -> list[dic
     (with ``tol`` as in :func:`categories`), among the connections ``include`` keeps (all by
     default); 'n' is their number. Returns one dict per layer."""
     rows = []
-    for pi, xi, keep in zip(params["pi"], params["xi"], _masks(params, include)):
+    for pi, xi, keep in zip(params["pi"], params["xi"], include_masks(params, include)):
         pi, xi = pi[keep], xi[keep]
         cat = categories(pi, xi, tol)
         n = pi.numel()
@@ -128,7 +129,7 @@ def absence(params: dict, deltas=(1e-6, 1e-3, 0.1, 0.5), n_samples: int = 20, ge
       (present = [u >= pi], as in sampling), mean and sd over the masks.
     """
     rows = []
-    for pi, keep in zip(params["pi"], _masks(params, include)):
+    for pi, keep in zip(params["pi"], include_masks(params, include)):
         p = pi[keep].double()
         absent = torch.stack([(torch.rand(p.shape, generator=generator, dtype=p.dtype) < p).double().mean()
                               for _ in range(n_samples)])
@@ -299,7 +300,7 @@ def perturbation(params: dict, x: torch.Tensor, y: torch.Tensor, fractions=None,
         raise ValueError(f"perturbation: curves must be among {CURVES} (got unknown {sorted(unknown)}) and "
                          f"uip_values 'layer' or 'normal' (got {uip_values!r})")
     pi, m, xi = (params[k][layer] for k in ("pi", "m", "xi"))
-    keep = _masks(params, include)[layer].flatten()
+    keep = include_masks(params, include)[layer].flatten()
     cat = categories(pi, xi).flatten()
     idx = {c: torch.nonzero((cat == c) & keep).flatten() for c in (VIP, UIP, VARIABLE)}
     donors = torch.nonzero((cat != UIP) & keep).flatten()

@@ -16,6 +16,8 @@ import math
 
 import torch
 
+from .analysis import include_masks  # the one check of include masks
+
 BOX_HEIGHT = 0.5e4
 BOX_HALF_WIDTH = 1e-4
 XI_ZERO = 1e-8
@@ -53,9 +55,7 @@ def connection_entropy(pi: torch.Tensor, m: torch.Tensor, xi: torch.Tensor, n_mc
 
 def _included(params: dict, include):
     """(pi, m, xi) of each layer restricted to the connections ``include`` keeps (all if None)."""
-    from .analysis import _masks  # the one check of include masks
-
-    for pi, m, xi, keep in zip(params["pi"], params["m"], params["xi"], _masks(params, include)):
+    for pi, m, xi, keep in zip(params["pi"], params["m"], params["xi"], include_masks(params, include)):
         yield pi[keep], m[keep], xi[keep]
 
 
@@ -83,10 +83,8 @@ def entropy_by_layer(params: dict, views: dict | None = None, n_mc: int = 100,
                           (0 or the binary entropy of pi): the other side of the jump, where the
                           estimate tends to the Gaussian entropy, 0.5 ln(2 pi e 1e-8) ~ -7.8 for pi = 0.
     """
-    from .analysis import _masks
-
     views = {"all": None} if views is None else views
-    masks = {name: _masks(params, inc) for name, inc in views.items()}
+    masks = {name: include_masks(params, inc) for name, inc in views.items()}
     above = math.nextafter(XI_ZERO, math.inf)
     rows = []
     for l, (pi, m, xi) in enumerate(zip(params["pi"], params["m"], params["xi"])):

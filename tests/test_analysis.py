@@ -317,6 +317,8 @@ def test_layer_entropies_of_included_connections():
     assert mf.layer_entropies(p) == [pytest.approx((2 * h(0.3) + 2 * h(0.5)) / 6)]
     live = mf.live_connections(p, torch.tensor([True, False, False]))  # column 0 dead
     assert mf.layer_entropies(p, include=live) == [pytest.approx(2 * h(0.5) / 4)]
+    with pytest.raises(ValueError, match=r"one bool mask per layer.*\[\(2, 3\)\]; got \[\(2, 2\)\]"):
+        mf.layer_entropies(p, include=[live[0][:, :2]])  # the same check as mf.analysis's
 
 
 def test_entropy_by_layer_and_the_jump_by_hand():

@@ -7,8 +7,10 @@ A run's own matrix products are small (784-100-100-10, batch 500), so two single
 by side get more done than one run on two threads. :func:`sweep` therefore trains every run with
 ONE thread, whatever the number of workers (so its numbers do not depend on the machine's core
 count), in ``n_jobs`` worker processes ($MFCREDIT_JOBS, else one per core, at most one per run).
-The workers are joblib's (loky processes by default); under a Dask client and
-``joblib.parallel_config(backend="dask")`` the same call runs on the Dask cluster.
+The workers are joblib's loky processes, started by each sweep and closed when it ends (a fixed
+cost that ``make bench`` measures), so a notebook kernel holds no worker pool afterwards (see
+:class:`ClosingLoky`). Under a Dask client and ``joblib.parallel_config(backend="dask")`` the same
+call runs on the Dask cluster.
 
 Every run goes through the compute-once cache (:mod:`mfcredit.cache`): runs already there are loaded
 here, without a worker; each worker saves its run atomically before returning it, so a crashed
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Sequence
 
 import joblib
+from joblib.parallel import LokyBackend, get_active_backend
 from tqdm import tqdm
 
 from .cache import cached_train, default_cache_dir, entry_path, load_cached
@@ -76,12 +79,32 @@ def _train_one(config: TrainConfig, seed: int, cache_dir: str):
         return config, seed, None, e
 
 
+class ClosingLoky(LokyBackend):
+    """joblib's loky backend, except that the worker pool is closed when the sweep ends instead of
+    being kept for the next call: the workers exit and the pool's semaphores and temporary folder
+    (in /dev/shm) are released there and then. A kernel that is killed later, with its whole process
+    group (nbval stops its kernels so, by SIGKILL), has nothing of the pool left to leak, and a
+    kernel shut down normally has nothing left for loky's resource tracker to warn about."""
+
+    def terminate(self):
+        if self._workers is not None:  # the reusable executor: shut down, its temporary folders deleted
+            self._workers.terminate(kill_workers=False)
+        super().terminate()
+
+
+def _backend():
+    """The joblib backend a sweep uses: the one configured (e.g. Dask by ``joblib.parallel_config``)
+    unless that is plain loky, joblib's default, which becomes :class:`ClosingLoky`."""
+    active, _ = get_active_backend()
+    return ClosingLoky(nesting_level=active.nesting_level) if type(active) is LokyBackend else None
+
+
 def _collect(todo: list, cache_dir: Path, n_jobs: int, bar) -> list[Exception]:
     """Train ``todo`` (list of (config, seed)) in ``n_jobs`` workers; save each finished run into
     ``cache_dir`` if the worker's file system was not this one (a Dask cluster without shared disk).
     Returns the exceptions of the runs that failed."""
     errors = []
-    parallel = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=1)
+    parallel = joblib.Parallel(n_jobs=n_jobs, backend=_backend(), return_as="generator_unordered", batch_size=1)
     for config, seed, run, error in parallel(joblib.delayed(_train_one)(c, s, str(cache_dir)) for c, s in todo):
         if error is not None:
             errors.append(error)

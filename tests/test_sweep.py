@@ -1,8 +1,10 @@
 """mf.sweep: runs trained in worker processes (loky, or a Dask cluster) are the sequential runs bit
 for bit; a duplicate is trained once; a crashed worker loses no finished run; a damaged entry is
-recomputed; the bar goes where MFCREDIT_PROGRESS says."""
+recomputed; a killed process leaves no worker pool behind; the bar goes where MFCREDIT_PROGRESS says."""
 import importlib
 import os
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -104,6 +106,34 @@ def test_a_damaged_entry_is_recomputed(sequential, tmp_path):
     with pytest.warns(RuntimeWarning, match="damaged cache entry .*recomputing"):
         again = SWEEP.sweep([(cfg, seed)], cache_dir=tmp_path, n_jobs=1)[0]
     assert _same(again, first) and _same(again, sequential[0])
+
+
+SHM = Path("/dev/shm")
+POOL_FILES = ("sem.loky-", "joblib_memmapping_folder_")  # a loky pool's semaphores and temporary folder
+
+
+def _pool_files():
+    return {p.name for p in SHM.iterdir() if p.name.startswith(POOL_FILES)}
+
+
+@pytest.mark.skipif(not SHM.is_dir(), reason="loky keeps its semaphores in /dev/shm on Linux only")
+def test_a_process_killed_after_a_sweep_leaks_nothing(tmp_path):
+    """nbval stops each notebook's kernel with SIGKILL to its whole process group, resource trackers
+    included: whatever a worker pool still holds then stays in /dev/shm. The sweep's pool is closed
+    when the sweep ends, so such a kill finds nothing to leak."""
+    code = ("import sys, time, mfcredit as mf; cfg = mf.TrainConfig(n_train=200, epochs=1, batch_size=100); "
+            f"mf.sweep([(cfg, 0), (cfg, 1)], cache_dir={str(tmp_path)!r}, n_jobs=2, progress=False); "
+            "print('swept', flush=True); time.sleep(60)")
+    before = _pool_files()
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert child.stdout.readline().strip() == "swept"
+    finally:
+        os.killpg(child.pid, signal.SIGKILL)  # the process and everything it started, as nbval does
+        child.wait()
+    time.sleep(1)
+    assert len(_entries(tmp_path)) == 2
+    assert _pool_files() - before == set()
 
 
 def test_jobs_and_progress_settings(monkeypatch):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Sequence
@@ -79,12 +80,28 @@ def _train_one(config: TrainConfig, seed: int, cache_dir: str):
         return config, seed, None, e
 
 
+def _exit_with(parent: int) -> None:
+    """Run in each loky worker as it starts: a thread that ends the worker as soon as ``parent``, the
+    process whose sweep started it, is gone. A kernel killed on its own (by the OOM killer, or by
+    ipykernel when its parent dies) would otherwise leave its workers behind for good, blocked on
+    sending a result that nobody reads, each holding a trained network's memory."""
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+    threading.Thread(target=watch, name="mfcredit-exit-with-parent", daemon=True).start()
+
+
 class ClosingLoky(LokyBackend):
     """joblib's loky backend, except that the worker pool is closed when the sweep ends instead of
     being kept for the next call: the workers exit and the pool's semaphores and temporary folder
     (in /dev/shm) are released there and then. A kernel that is killed later, with its whole process
     group (nbval stops its kernels so, by SIGKILL), has nothing of the pool left to leak, and a
-    kernel shut down normally has nothing left for loky's resource tracker to warn about."""
+    kernel shut down normally has nothing left for loky's resource tracker to warn about. Its
+    workers also exit if the process that started them dies during the sweep (:func:`_exit_with`)."""
+
+    def __init__(self, nesting_level=None):
+        super().__init__(nesting_level=nesting_level, initializer=_exit_with, initargs=(os.getpid(),))
 
     def terminate(self):
         if self._workers is not None:  # the reusable executor: shut down, its temporary folders deleted

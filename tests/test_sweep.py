@@ -1,6 +1,7 @@
 """mf.sweep: runs trained in worker processes (loky, or a Dask cluster) are the sequential runs bit
 for bit; a duplicate is trained once; a crashed worker loses no finished run; a damaged entry is
 recomputed; a killed process leaves no worker pool behind; the bar goes where MFCREDIT_PROGRESS says."""
+import contextlib
 import importlib
 import os
 import signal
@@ -134,6 +135,63 @@ def test_a_process_killed_after_a_sweep_leaks_nothing(tmp_path):
     time.sleep(1)
     assert len(_entries(tmp_path)) == 2
     assert _pool_files() - before == set()
+
+
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after "pid (name)": state, ppid, ...
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _workers(pid: int) -> set[int]:
+    """The loky workers that ``pid`` started."""
+    found = set()
+    for child in _children(pid):
+        try:
+            if "popen_loky" in Path(f"/proc/{child}/cmdline").read_text():
+                found.add(child)
+        except OSError:
+            pass
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
+def test_workers_exit_when_the_process_that_started_them_is_killed(tmp_path):
+    """Kill the process running a sweep, alone (as the OOM killer would, or ipykernel when the
+    kernel's parent dies): its workers, mid-run, must not live on. Without the watch of
+    mfcredit.sweep._exit_with they would, for good (blocked on sending results nobody reads)."""
+    code = ("import mfcredit as mf; cfg = mf.TrainConfig(n_train=2000, epochs=200); "
+            f"mf.sweep([(cfg, 0), (cfg, 1)], cache_dir={str(tmp_path)!r}, n_jobs=2, progress=False)")
+    child = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    try:
+        deadline = time.time() + 60
+        while len(workers := _workers(child.pid)) < 2 and time.time() < deadline:
+            time.sleep(0.2)
+        assert len(workers) == 2
+        time.sleep(2)  # the workers are training
+        child.kill()  # this process only: its workers are not signalled
+        child.wait()
+        deadline = time.time() + 10
+        while any(map(_alive, workers)) and time.time() < deadline:
+            time.sleep(0.2)
+        assert not any(map(_alive, workers)), "workers outlived the process that started them"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
 
 
 def test_jobs_and_progress_settings(monkeypatch):

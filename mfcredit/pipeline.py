@@ -104,11 +104,16 @@ def run_notebook(path: Path, quick: bool, timeout: int, parameters: dict | None 
 def kernel_config() -> Config:
     """Traitlets config of the kernel manager papermill starts: CurveZMQ keys provisioned by
     jupyter_client when pyzmq has Curve and the kernelspec declares it (ipykernel does), else
-    plain TCP as before (and ipykernel's warning about it); the kernel's own stderr is not captured."""
+    plain TCP as before (and ipykernel's warning about it); the kernel's own stderr is not captured;
+    and the kernel is stopped at once when the notebook has run (its process group killed, as nbval
+    does): everything it wrote is on disk by then (figures and cache entries are written atomically,
+    a sweep closes its workers when it ends), and a polite shutdown of a kernel that trained only
+    waits (seconds) for the resource trackers of its closed pools."""
     return Config({"KernelManager": {"transport_encryption": "auto" if zmq.has("curve") else "disabled"},
                    # ipykernel would forward what the kernel writes to its own stderr (the progress
                    # bars of MFCREDIT_PROGRESS=terminal) into the notebook; it belongs to the terminal
-                   "NotebookClient": {"extra_arguments": ["--IPKernelApp.capture_fd_output=False"]}})
+                   "NotebookClient": {"extra_arguments": ["--IPKernelApp.capture_fd_output=False"],
+                                      "shutdown_kernel": "immediate"}})
 
 
 def remove_stale_temporaries(notebooks) -> list[Path]:

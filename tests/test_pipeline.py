@@ -75,10 +75,9 @@ print("trained", len(runs))
 '''
 
 
-def test_pipeline_shows_progress_in_the_terminal_not_in_the_notebook(tmp_path):
-    """A throwaway notebook through the pipeline (quick mode): the sweep's bar over runs and the
-    notebook's name reach the terminal, the executed notebook holds no progress text, the kernel
-    prints no plain-TCP warning, and --retrain 1 empties the cache first."""
+def _tiny_pipeline(tmp_path):
+    """(command, environment) of the pipeline on a throwaway notebook that sweeps 3 tiny runs (quick
+    mode, outputs and cache under ``tmp_path``)."""
     nbformat = pytest.importorskip("nbformat")
     src = tmp_path / "nb" / "01-tiny.ipynb"
     src.parent.mkdir()
@@ -91,7 +90,15 @@ def test_pipeline_shows_progress_in_the_terminal_not_in_the_notebook(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("MFCREDIT_PROGRESS", "MFCREDIT_JOBS")}
     env.update(MFCREDIT_OUTPUT=str(tmp_path / "out"), MFCREDIT_CACHE=str(tmp_path / "cache"), TQDM_MININTERVAL="0",
                PYTHONPATH=os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]))
-    cmd = [sys.executable, "-m", "mfcredit.pipeline", "--quick", "1", str(src)]
+    return [sys.executable, "-m", "mfcredit.pipeline", "--quick", "1", str(src)], env
+
+
+def test_pipeline_shows_progress_in_the_terminal_not_in_the_notebook(tmp_path):
+    """A throwaway notebook through the pipeline (quick mode): the sweep's bar over runs and the
+    notebook's name reach the terminal, the executed notebook holds no progress text, the kernel
+    prints no plain-TCP warning, and --retrain 1 empties the cache first."""
+    nbformat = pytest.importorskip("nbformat")
+    cmd, env = _tiny_pipeline(tmp_path)
     for retrain in ("0", "1"):
         done = subprocess.run(cmd + ["--retrain", retrain], env=env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr[-3000:]
@@ -132,3 +139,34 @@ def test_readme_blocks_refreshed_from_results(tmp_path, monkeypatch):
     pipeline.update_readme(quick=False)
     assert readme.read_text() == ("a\n<!-- claims:start -->\n| new | claims |\n<!-- claims:end -->\nb\n"
                                   "<!-- beyond:start -->\n| new | beyond |\n<!-- beyond:end -->\nc\n")
+
+
+def _processes_with(env_item: str) -> list[int]:
+    """Pids of the live processes whose environment holds ``env_item`` ('NAME=value')."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and env_item.encode() in (proc / "environ").read_bytes().split(b"\0"):
+                found.append(int(proc.name))
+        except OSError:  # gone, or not ours
+            pass
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists() or not Path("/dev/shm").is_dir(),
+                    reason="needs /proc and /dev/shm (Linux)")
+def test_a_notebook_that_trained_leaves_nothing_behind(tmp_path):
+    """The pipeline stops each kernel at once, killing its process group, after the notebook ran: every
+    run the notebook trained is complete in the cache, and no process (kernel, sweep worker) and
+    nothing in /dev/shm (a pool's semaphores and memmapping folder) is left."""
+    cmd, env = _tiny_pipeline(tmp_path)
+    shm_before = set(os.listdir("/dev/shm"))
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    entries = [p.parent for p in (tmp_path / "cache").rglob("metrics.json")]
+    assert len(entries) == 3 and all(mf.runs.load_run(p).metrics["epoch"] == [1] for p in entries)
+    deadline = time.monotonic() + 10
+    while _processes_with(f"MFCREDIT_CACHE={tmp_path / 'cache'}") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _processes_with(f"MFCREDIT_CACHE={tmp_path / 'cache'}") == []
+    assert set(os.listdir("/dev/shm")) - shm_before == set()

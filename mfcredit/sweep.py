@@ -62,6 +62,25 @@ def cost(job: tuple[TrainConfig, int]) -> float:
     return c.epochs * c.n_train * products * (2.0 if c.model == "gbp" else 1.0)
 
 
+def time_left(elapsed: float, workers: int, finished: Sequence[tuple[float, float]], left: Sequence[float]):
+    """Estimated seconds until the last run of a sweep is done, for its progress bar; None before a
+    run has finished. ``finished``: (:func:`cost`, seconds of training) of each run trained so far;
+    ``left``: the costs of the runs not finished (training or waiting); ``elapsed``: seconds since
+    the ``workers`` workers began training.
+
+    A worker trains at the seconds per unit of cost the finished runs took; of the ``elapsed`` x
+    ``workers`` worker-seconds, those not spent on finished runs went into the runs under way. Off by
+    less than the longest run's time when runs start costliest first (tests/test_sweep.py); counting
+    runs, as a plain bar does, is off several times over at the start of a sweep of unequal runs."""
+    if not left:
+        return 0.0
+    if not finished:
+        return None
+    rate = sum(s for _, s in finished) / sum(c for c, _ in finished)
+    under_way = max(0.0, elapsed * workers - sum(s for _, s in finished))
+    return max(0.0, rate * sum(left) - under_way) / min(workers, len(left))
+
+
 @functools.lru_cache(maxsize=2)
 def _data(name: str, n_train: int):
     """The first ``n_train`` training images of ``name`` (float32), kept by a worker for its next runs."""
@@ -120,14 +139,21 @@ def _collect(todo: list, cache_dir: Path, n_jobs: int, bar) -> list[Exception]:
     """Train ``todo`` (list of (config, seed)) in ``n_jobs`` workers; save each finished run into
     ``cache_dir`` if the worker's file system was not this one (a Dask cluster without shared disk).
     Returns the exceptions of the runs that failed."""
-    errors = []
+    errors, finished, left = [], [], {job: cost(job) for job in todo}
+    began = None  # when the workers began training (after starting up): the first finished run's start
     parallel = joblib.Parallel(n_jobs=n_jobs, backend=_backend(), return_as="generator_unordered", batch_size=1)
     for config, seed, run, error in parallel(joblib.delayed(_train_one)(c, s, str(cache_dir)) for c, s in todo):
+        job_cost = left.pop((config, seed))
         if error is not None:
             errors.append(error)
             bar.write(f"[sweep] {config.model} seed {seed} failed: {type(error).__name__}: {error}")
-        elif not entry_path(config, seed, SWEEP_THREADS, cache_dir).exists():
-            save_run(run, entry_path(config, seed, SWEEP_THREADS, cache_dir))
+        else:
+            finished.append((job_cost, run.info["wall_s"]))
+            began = began if began is not None else time.perf_counter() - run.info["wall_s"]
+            if not entry_path(config, seed, SWEEP_THREADS, cache_dir).exists():
+                save_run(run, entry_path(config, seed, SWEEP_THREADS, cache_dir))
+        eta = time_left(time.perf_counter() - began, n_jobs, finished, list(left.values())) if finished else None
+        bar.set_postfix_str("time left " + ("?" if eta is None else tqdm.format_interval(eta)), refresh=False)
         bar.update(1)
     return errors
 
@@ -153,8 +179,10 @@ def sweep(jobs: Sequence[tuple[TrainConfig, int]], *, cache_dir: str | Path | No
         stream = progress_file(progress)
         workers = n_jobs or default_jobs(len(todo))
         t0 = time.perf_counter()
+        # the time left is the sweep's own estimate (:func:`time_left`), not tqdm's runs per second
         with tqdm(total=len(todo), desc=f"training {len(todo)} runs ({len(runs) - len(todo)} cached), "
-                  f"{workers} workers", unit="run", file=stream, disable=stream is None, ascii=True) as bar:
+                  f"{workers} workers", file=stream, disable=stream is None, ascii=True, postfix="time left ?",
+                  bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} runs [{elapsed}{postfix}]") as bar:
             errors = _collect(todo, cache_dir, workers, bar)
         if errors:
             errors[0].add_note(f"{len(errors)} of {len(todo)} runs failed; the other {len(todo) - len(errors)} "

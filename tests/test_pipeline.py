@@ -104,7 +104,8 @@ def test_pipeline_shows_progress_in_the_terminal_not_in_the_notebook(tmp_path):
         assert done.returncode == 0, done.stderr[-3000:]
         terminal = done.stdout + done.stderr
         assert "[pipeline]" in terminal and "01-tiny.ipynb" in terminal
-        assert "3/3" in terminal and "training 3 runs" in terminal  # the bar over runs, trained both times
+        assert "3/3 runs" in terminal and "training 3 runs" in terminal  # the bar over runs, trained both times
+        assert "time left ?" in terminal and "time left 00:00" in terminal  # before the first run, and at the end
         assert "without encryption" not in terminal
     assert "deleted 3 cached runs" in terminal
     executed = nbformat.read(tmp_path / "out" / "build" / "quick" / "01-tiny.ipynb", as_version=4)

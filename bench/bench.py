@@ -8,7 +8,10 @@ pass, cross-entropy, gBP, decoupled decay, fused Adam, projection):
     shape (784-100-100-10) and a wide shape (784-1000-1000-10), for 1 and 2 threads; the ratios are
     taken at the thread count that is fastest for the mean-field step;
   - the floor: the matrix products of one step alone (and the noise draws), paper shape;
-  - one paper-recipe epoch (20 steps and the three test evaluations on 10,000 images);
+  - one paper-recipe epoch (20 steps and the three test evaluations on 10,000 images), and the
+    evaluation alone (:func:`mfcredit.evaluate` of the 10,000 test images) with 1 and 2 threads
+    (a paper run evaluates after every epoch: part of how much a run gains from a second thread,
+    which bounds the sweep speed-up below);
   - the full perturbation experiment (3 curves x 11 fractions x 10 samples) and the entropy of every
     connection of the 5-layer net, with their peak-RSS growth (tracemalloc does not see torch);
   - the sweep speed-up: 4 paper-recipe runs (200 epochs) through :func:`mfcredit.sweep` in 1, 2, ...
@@ -167,6 +170,14 @@ def markdown(out) -> str:
         "| what | measured |",
         "|---|---|",
         f"| one paper-recipe epoch (20 steps + three test evaluations) | {out['epoch_s']:.3f} s |",
+    ]
+    ev = {int(n): v for n, v in out.get("evaluation_s", {}).items()}
+    if ev:
+        ratio = f" ({ev[1] / ev[2]:.2f}× faster on 2 threads)" if 1 in ev and 2 in ev else ""
+        rows.append(f"| test-set evaluation (10,000 images, three ways), "
+                    f"{' / '.join(f'{n} thread' + ('s' if n > 1 else '') for n in sorted(ev))} | "
+                    f"{' / '.join(ms(ev[n]) for n in sorted(ev))}{ratio} |")
+    rows += [
         f"| perturbation figure (3 curves × 11 fractions × 10 samples, one model) | {out['perturbation_s']:.1f} s "
         f"(+{out['perturbation_peak_rss_growth_mib']:.0f} MiB peak) |",
         f"| entropy of every connection, 784-100-100-100-10 | {out['entropy_s']:.2f} s "
@@ -237,6 +248,13 @@ def main():
     data = mf.load_dataset("mnist", n_train=10_000)
     run = mf.train(mf.TrainConfig(epochs=3), data=data, progress=False, threads=best, device=dev)
     out["epoch_s"] = run.info["epoch_s"]
+    evaluations, x_test, y_test = {}, data.x_test.to(dev), data.y_test.to(dev)
+    for threads in thread_counts:
+        with num_threads(threads):
+            net = run.network(dev)
+            fns = {threads: lambda net=net: mf.evaluate(net, x_test, y_test, mf.generator(5, dev))}
+            evaluations.update(interleaved(fns, 3 if args.quick else 10, rounds=3 if args.quick else 7, sync=sync))
+    out["evaluation_s"] = evaluations
     with num_threads(best):
         r0 = rss_mib()
         t = time.perf_counter()

@@ -44,6 +44,10 @@ def test_markdown_reports_the_measured_numbers(bench):
     assert "| one paper-recipe epoch (20 steps + three test evaluations) | 0.200 s |" in md
     assert "6.0 s (+30 MiB peak) |" in md
     assert "fastest thread count: 2." in md
+    assert "test-set evaluation" not in md  # results of an older bench: no row
+    out["evaluation_s"] = {"1": 0.08, "2": 0.05}  # as JSON gives them back: keys are strings
+    assert ("| test-set evaluation (10,000 images, three ways), 1 thread / 2 threads | 80.00 ms / 50.00 ms "
+            "(1.60× faster on 2 threads) |") in bench.markdown(out)
 
 
 def test_markdown_reports_the_sweep_speedup(bench):

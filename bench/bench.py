@@ -248,11 +248,10 @@ def main():
     data = mf.load_dataset("mnist", n_train=10_000)
     run = mf.train(mf.TrainConfig(epochs=3), data=data, progress=False, threads=best, device=dev)
     out["epoch_s"] = run.info["epoch_s"]
-    evaluations, x_test, y_test = {}, data.x_test.to(dev), data.y_test.to(dev)
+    evaluations, net, x_test, y_test = {}, run.network(dev), data.x_test.to(dev), data.y_test.to(dev)
     for threads in thread_counts:
         with num_threads(threads):
-            net = run.network(dev)
-            fns = {threads: lambda net=net: mf.evaluate(net, x_test, y_test, mf.generator(5, dev))}
+            fns = {threads: lambda: mf.evaluate(net, x_test, y_test, mf.generator(5, dev))}
             evaluations.update(interleaved(fns, 3 if args.quick else 10, rounds=3 if args.quick else 7, sync=sync))
     out["evaluation_s"] = evaluations
     with num_threads(best):

@@ -152,7 +152,8 @@ def _collect(todo: list, cache_dir: Path, n_jobs: int, bar) -> list[Exception]:
             began = began if began is not None else time.perf_counter() - run.info["wall_s"]
             if not entry_path(config, seed, SWEEP_THREADS, cache_dir).exists():
                 save_run(run, entry_path(config, seed, SWEEP_THREADS, cache_dir))
-        eta = time_left(time.perf_counter() - began, n_jobs, finished, list(left.values())) if finished else None
+        elapsed = 0.0 if began is None else time.perf_counter() - began
+        eta = time_left(elapsed, n_jobs, finished, list(left.values()))
         bar.set_postfix_str("time left " + ("?" if eta is None else tqdm.format_interval(eta)), refresh=False)
         bar.update(1)
     return errors

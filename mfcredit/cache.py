@@ -27,7 +27,8 @@ from .training import train
 from .utils import REPO, default_threads, remove_leftovers
 
 #: Bump when a change to the package changes what training produces (or how entries are keyed).
-CACHE_VERSION = 3  # 2: closed-form backward (MeanFieldLinear), fused Adam; 3: thread count in the key
+CACHE_VERSION = 4  # 2: closed-form backward (MeanFieldLinear), fused Adam; 3: thread count in the key;
+#                    4: denormals flushed to zero while training
 
 
 def default_cache_dir() -> Path:

@@ -120,10 +120,16 @@ def to_bytes(run: Run) -> bytes:
 
 
 def write(runs: list[Run], folder: Path = FOLDER) -> list[Path]:
-    """Write ``runs`` as the shipped runs (replacing files of the same name) and their checksums."""
+    """Write ``runs`` as the shipped runs (replacing files of the same name) and their checksums.
+    Files of runs :func:`jobs` no longer names (another recipe, or keys of an earlier cache
+    version) are deleted and unlisted."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    sums = checksums(folder)
+    current = {name(config, seed) for config, seed in jobs()}
+    for stale in folder.glob("*.npz"):
+        if stale.name not in current:
+            stale.unlink()
+    sums = {k: v for k, v in checksums(folder).items() if k in current}
     paths = []
     for run in runs:
         blob = to_bytes(run)

@@ -7,7 +7,9 @@
 
 The loop (Li & Huang, PRL 125, 178301 (2020), arXiv:2001.03354): per epoch, reshuffle; Adam
 (re-created every epoch if the recipe says so) with decoupled weight decay; after every step,
-project pi into [0, 1] and xi onto >= 0. The loss is the batch-mean cross-entropy of the noisy
+project pi into [0, 1] and xi onto >= 0. Denormal floats (below 1.2e-38) are flushed to zero
+while training (:func:`mfcredit.utils.flush_denormals`): late in a run they fill the gradients
+and slow every product they enter. The loss is the batch-mean cross-entropy of the noisy
 mean-field pass; its gradient, gBP, is the hand-written backward of
 :class:`mfcredit.layers.MeanFieldLinear`, checked against autograd in tests/test_gbp.py.
 """
@@ -28,7 +30,7 @@ from .config import TrainConfig
 from .data import Data, load_dataset
 from .model import MFNet, PlainNet
 from .runs import FORMAT_VERSION, Run, load_checkpoint, save_checkpoint
-from .utils import generator, num_threads, progress_file
+from .utils import flush_denormals, generator, num_threads, progress_file
 
 METRIC_KEYS = ("epoch", "lr", "train_loss", "test_error_sampled", "test_error_mf_noisy", "test_error_mf_mean")
 
@@ -153,7 +155,7 @@ def train(config: TrainConfig | None = None, seed: int = 0, data: Data | None = 
     bar_file = progress_file(progress)  # make figures: the pipeline's terminal, never the notebook
     device = torch.device(device)
     x_train, y_train, x_test, y_test = _tensors(cfg, data, device)
-    with num_threads(threads) as n_threads:
+    with num_threads(threads) as n_threads, flush_denormals():
         noise = generator(seed, device)  # initialisation, then the training noise
         g_eval = generator(seed + 7_777_777, device)  # evaluation draws: independent of eval_every
         g_shuffle = torch.Generator().manual_seed(seed + 1)  # shuffling runs on the CPU

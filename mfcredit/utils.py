@@ -1,8 +1,10 @@
-"""Small helpers: the repository's location, thread count, where progress bars go, seeded
-generators, atomic file writes and their leftovers, README blocks."""
+"""Small helpers: the repository's location, thread count, denormal floats, where progress bars go,
+seeded generators, atomic file writes and their leftovers, README blocks."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import os
 import re
 import shutil
@@ -65,6 +67,65 @@ def num_threads(n: int | None):
         yield n
     finally:
         torch.set_num_threads(old)
+
+
+#: The bits of a float32 denormal, 2^-127 (below the smallest normal number, 1.18e-38): the probe of
+#: :func:`flushes_denormals`, made from its bits since converting 2^-127 to float32 flushes it too.
+DENORMAL_BITS = 1 << 22
+
+
+@functools.cache
+def _openmp():
+    """The OpenMP runtime torch's threads belong to, if it is GNU's libgomp and already loaded (the
+    Linux wheels): RTLD_NOLOAD never loads a second copy. None elsewhere."""
+    try:
+        return ctypes.CDLL("libgomp.so.1", mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
+    except (OSError, AttributeError):
+        return None
+
+
+def _flush_here(on: bool) -> None:
+    torch.set_flush_denormal(on)
+
+
+# called by every thread of an OpenMP team, each setting its own MXCSR (kept alive for the program)
+_FLUSH_ON = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(lambda _: _flush_here(True))
+_FLUSH_OFF = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(lambda _: _flush_here(False))
+
+
+def set_flush_denormals(on: bool) -> None:
+    """Flush denormal floats to zero (FTZ and DAZ) on this thread and on torch's intra-op threads,
+    or stop. ``torch.set_flush_denormal`` sets only the calling thread's mode; the others (an
+    OpenMP team made at torch's first parallel operation) are each reached by one parallel region
+    of libgomp, where it is torch's runtime, with the current thread count."""
+    _flush_here(on)
+    gomp = _openmp()
+    if gomp is not None and torch.get_num_threads() > 1:
+        gomp.GOMP_parallel(_FLUSH_ON if on else _FLUSH_OFF, None, ctypes.c_uint(torch.get_num_threads()),
+                           ctypes.c_uint(0))
+
+
+def flushes_denormals(everywhere: bool = True) -> bool:
+    """Whether denormal floats now become zero: on every torch thread (a product spread over all of
+    them; ``everywhere``) or on this one."""
+    n = (1 << 16) * torch.get_num_threads() if everywhere else 1
+    tiny = torch.full((n,), DENORMAL_BITS, dtype=torch.int32).view(torch.float32)
+    return bool(((tiny * 1.0) == 0).all())
+
+
+@contextlib.contextmanager
+def flush_denormals():
+    """Run the body with denormal floats flushed to zero on every torch thread, then restore the
+    mode this thread had. Training runs so (:func:`mfcredit.train`): late in a run the loss is
+    tiny, the wrong classes' softmax probabilities and the gradients built from them fall below
+    1.2e-38, and arithmetic on such numbers takes the CPU many times longer (docs/performance.md).
+    Flushing changes only values that small; set the thread count before entering."""
+    was = flushes_denormals(everywhere=False)
+    set_flush_denormals(True)
+    try:
+        yield
+    finally:
+        set_flush_denormals(was)
 
 
 def generator(seed: int, device="cpu") -> torch.Generator:

@@ -64,6 +64,18 @@ def test_damaged_or_unlisted_file_is_refused(tmp_path):
     assert shipped.load(cfg.replace(epochs=7), seed, folder) is None  # not shipped: None
 
 
+def test_rewriting_drops_runs_no_longer_shipped(tmp_path):
+    cfg, seed = shipped.jobs()[0]
+    run = shipped.load(cfg, seed)
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    (folder / "gbp-0123456789abcdef.npz").write_bytes(b"a run keyed by an earlier cache version")
+    (folder / "SHA256SUMS").write_text(f"{'0' * 64}  gbp-0123456789abcdef.npz\n")
+    shipped.write([run], folder)
+    assert {p.name for p in folder.glob("*.npz")} == set(shipped.checksums(folder)) == {shipped.name(cfg, seed)}
+    assert shipped.load(cfg, seed, folder).metrics == run.metrics
+
+
 def test_cache_serves_shipped_runs_unless_disabled(tmp_path, monkeypatch):
     cfg, seed = shipped.jobs()[shipped.N_SEEDS]  # a standard-BP run
     run = cache.load_cached(cfg, seed, shipped.THREADS, cache_dir=tmp_path)

@@ -86,6 +86,38 @@ def test_callback_and_threads(small):
     assert seen == [(0, 1, "MFNet"), (1, 2, "MFNet")] and run.info["threads"] == 1
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_training_flushes_denormals_on_every_thread_then_restores(small, threads):
+    from mfcredit.utils import flushes_denormals, num_threads
+
+    seen = []
+    with num_threads(threads):
+        (torch.ones(1 << 20) * 2).sum()  # torch's threads exist before training starts
+        assert not flushes_denormals()
+        mf.train(mf.TrainConfig(**{**QUICK, "epochs": 1}), data=small, progress=False, threads=threads,
+                 on_epoch_end=lambda e, row, net: seen.append((flushes_denormals(), flushes_denormals(everywhere=False))))
+        assert seen == [(True, True)]
+        assert not flushes_denormals(everywhere=False)  # the caller's mode is back
+
+
+@pytest.mark.skipif(mf.utils._openmp() is None, reason="torch's threads here are not libgomp's")
+def test_torch_flush_setting_alone_misses_the_other_threads():
+    """Why :func:`mfcredit.utils.set_flush_denormals` reaches every thread itself: the probe tells."""
+    from mfcredit.utils import flush_denormals, flushes_denormals, num_threads
+
+    with num_threads(2):
+        (torch.ones(1 << 20) * 2).sum()
+        torch.set_flush_denormal(True)
+        try:
+            assert flushes_denormals(everywhere=False) and not flushes_denormals()
+            with flush_denormals():
+                assert flushes_denormals()
+            assert flushes_denormals(everywhere=False)  # it was on before: it stays on here
+        finally:
+            mf.utils.set_flush_denormals(False)
+        assert not flushes_denormals(everywhere=False) and not flushes_denormals()
+
+
 def test_sampled_and_mean_networks_are_plain_modules(small):
     run = mf.train(mf.TrainConfig(**{**QUICK, "epochs": 1}), data=small, progress=False)
     net = run.network()

@@ -12,6 +12,8 @@ pass, cross-entropy, gBP, decoupled decay, fused Adam, projection):
     evaluation alone (:func:`mfcredit.evaluate` of the 10,000 test images) with 1 and 2 threads
     (a paper run evaluates after every epoch: part of how much a run gains from a second thread,
     which bounds the sweep speed-up below);
+  - the steps of one late epoch of a trained paper-recipe network (the shipped run of seed 0), with
+    denormal floats flushed to zero, as training does, and kept, for 1 and 2 threads;
   - the full perturbation experiment (3 curves x 11 fractions x 10 samples) and the entropy of every
     connection of the 5-layer net, with their peak-RSS growth (tracemalloc does not see torch);
   - the sweep speed-up: 4 paper-recipe runs (200 epochs) through :func:`mfcredit.sweep` in 1, 2, ...
@@ -24,6 +26,7 @@ robust to other load on the machine; the ratio is also given within each round (
 which shows how much one measurement of it varies here.
 """
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -36,8 +39,8 @@ from unittest import mock
 import torch
 
 import mfcredit as mf
-from mfcredit.training import adam, init_network, train_step
-from mfcredit.utils import num_threads
+from mfcredit.training import adam, init_network, lr_at, train_step
+from mfcredit.utils import flush_denormals, num_threads
 
 PAPER, WIDE = (784, 100, 100, 10), (784, 1000, 1000, 10)
 
@@ -78,6 +81,28 @@ def step_fn(kind, widths, device="cpu"):
     x = torch.rand(500, widths[0], generator=g, device=dev)
     y = torch.randint(0, widths[-1], (500,), generator=g, device=dev)
     return lambda: train_step(net, opt, x, y, noise, cfg, cfg.lr)
+
+
+def late_epoch_fn(data, flush: bool):
+    """The 20 training steps of one late epoch of a trained paper-recipe network: the shipped run of
+    seed 0 at its last epoch's learning rate, with the fresh Adam the recipe makes every epoch; the
+    denormal floats flushed to zero, as training does (:func:`mfcredit.utils.flush_denormals`), or
+    kept. Trained, the network's loss is tiny and its gradients are full of denormals. None if the
+    run is not shipped here."""
+    cfg = mf.TrainConfig()
+    run = mf.shipped.load(cfg, 0)
+    if run is None:
+        return None
+    net, lr, noise = run.network(), lr_at(cfg, cfg.epochs - 1), mf.generator(0)
+    x, y = data.x_train[: cfg.n_train], data.y_train[: cfg.n_train]
+    batches = torch.randperm(cfg.n_train, generator=mf.generator(1)).split(cfg.batch_size)
+
+    def epoch():
+        opt = adam(net, cfg, lr, torch.device("cpu"))
+        with flush_denormals() if flush else contextlib.nullcontext():
+            for idx in batches:
+                train_step(net, opt, x[idx], y[idx], noise, cfg, lr)
+    return epoch
 
 
 def floor_fn(kind, widths):
@@ -177,6 +202,10 @@ def markdown(out) -> str:
         rows.append(f"| test-set evaluation (10,000 images, three ways), "
                     f"{' / '.join(f'{n} thread' + ('s' if n > 1 else '') for n in sorted(ev))} | "
                     f"{' / '.join(ms(ev[n]) for n in sorted(ev))}{ratio} |")
+    for n, v in sorted(out.get("late_epoch_steps_s", {}).items()):
+        rows.append(f"| the 20 steps of a late epoch (trained paper-recipe network), denormals flushed to zero / kept, "
+                    f"{n} thread{'s' if int(n) > 1 else ''} | {ms(v['flushed'])} / {ms(v['kept'])} "
+                    f"({v['kept'] / v['flushed']:.2f}× faster flushed) |")
     rows += [
         f"| perturbation figure (3 curves × 11 fractions × 10 samples, one model) | {out['perturbation_s']:.1f} s "
         f"(+{out['perturbation_peak_rss_growth_mib']:.0f} MiB peak) |",
@@ -254,6 +283,13 @@ def main():
             fns = {threads: lambda: mf.evaluate(net, x_test, y_test, mf.generator(5, dev))}
             evaluations.update(interleaved(fns, 3 if args.quick else 10, rounds=3 if args.quick else 7, sync=sync))
     out["evaluation_s"] = evaluations
+    if dev.type == "cpu" and mf.shipped.load(mf.TrainConfig(), 0) is not None:
+        late = {}
+        for threads in thread_counts:
+            with num_threads(threads):
+                fns = {f"{kind}_{threads}": late_epoch_fn(data, kind == "flushed") for kind in ("flushed", "kept")}
+                late.update(interleaved(fns, 2, rounds=3 if args.quick else 7))
+        out["late_epoch_steps_s"] = {str(t): {k: late[f"{k}_{t}"] for k in ("flushed", "kept")} for t in thread_counts}
     with num_threads(best):
         r0 = rss_mib()
         t = time.perf_counter()
@@ -279,7 +315,7 @@ def main():
     rr = out["ratio_rounds"]
     w = max(map(len, out))
     for key, v in out.items():
-        if key not in ("steps_s", "floor", "ratio_rounds", "sweep"):
+        if key not in ("steps_s", "floor", "ratio_rounds", "sweep", "late_epoch_steps_s"):
             print(f"{key:<{w}}  {v:.4g}" if isinstance(v, float) else f"{key:<{w}}  {v}")
     for key, v in steps.items():
         print(f"  step {key:<18} {1e3 * v:8.2f} ms")
@@ -287,6 +323,8 @@ def main():
         f = out["floor"]
         print(f"  paper shape, unavoidable work: mean-field products + noise {1e3 * f['mf_matmul_and_noise_s']:.2f} ms, "
               f"plain products {1e3 * f['plain_matmul_s']:.2f} ms; that alone is {f['ratio_floor']:.2f} x a plain step")
+    for n, v in out.get("late_epoch_steps_s", {}).items():
+        print(f"  late epoch's steps, {n} thread(s): denormals flushed {1e3 * v['flushed']:.1f} ms, kept {1e3 * v['kept']:.1f} ms")
     print(f"  ratio within a round: {rr['min']:.2f} to {rr['max']:.2f} (median {rr['median']:.2f}, {rr['n']} rounds)")
     print_sweep(out.get("sweep"))
     print(f"(written to {target})" if not args.quick else "(--quick: nothing written)")

@@ -1,5 +1,6 @@
-"""One paper-recipe run (seed 0, 200 epochs, M = 10,000) and its BP baseline: the numbers the README
-quotes for the core. Writes bench/paper_run.json. Trains from scratch (no cache) so the timing is real.
+"""One paper-recipe run (seed 0, 200 epochs, M = 10,000) and its BP baseline, in this process with the
+default threads: their wall time, final test errors and (gBP) category fractions. Writes
+bench/paper_run.json. Trains from scratch (no cache) so the timing is real.
 
     .venv/bin/python bench/paper_run.py [--threads N]
 """

@@ -48,6 +48,10 @@ def test_markdown_reports_the_measured_numbers(bench):
     out["evaluation_s"] = {"1": 0.08, "2": 0.05}  # as JSON gives them back: keys are strings
     assert ("| test-set evaluation (10,000 images, three ways), 1 thread / 2 threads | 80.00 ms / 50.00 ms "
             "(1.60× faster on 2 threads) |") in bench.markdown(out)
+    out["late_epoch_steps_s"] = {"1": {"flushed": 0.1, "kept": 0.25}, "2": {"flushed": 0.06, "kept": 0.12}}
+    md = bench.markdown(out)
+    assert "denormals flushed to zero / kept, 1 thread | 100.00 ms / 250.00 ms (2.50× faster flushed) |" in md
+    assert "denormals flushed to zero / kept, 2 threads | 60.00 ms / 120.00 ms (2.00× faster flushed) |" in md
 
 
 def test_markdown_reports_the_sweep_speedup(bench):

@@ -84,13 +84,9 @@ def _openmp():
         return None
 
 
-def _flush_here(on: bool) -> None:
-    torch.set_flush_denormal(on)
-
-
-# called by every thread of an OpenMP team, each setting its own MXCSR (kept alive for the program)
-_FLUSH_ON = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(lambda _: _flush_here(True))
-_FLUSH_OFF = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(lambda _: _flush_here(False))
+# called by every thread of an OpenMP team, each setting its own mode (kept alive for the program)
+_FLUSH_ON = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(lambda _: torch.set_flush_denormal(True))
+_FLUSH_OFF = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(lambda _: torch.set_flush_denormal(False))
 
 
 def set_flush_denormals(on: bool) -> None:
@@ -98,7 +94,7 @@ def set_flush_denormals(on: bool) -> None:
     or stop. ``torch.set_flush_denormal`` sets only the calling thread's mode; the others (an
     OpenMP team made at torch's first parallel operation) are each reached by one parallel region
     of libgomp, where it is torch's runtime, with the current thread count."""
-    _flush_here(on)
+    torch.set_flush_denormal(on)
     gomp = _openmp()
     if gomp is not None and torch.get_num_threads() > 1:
         gomp.GOMP_parallel(_FLUSH_ON if on else _FLUSH_OFF, None, ctypes.c_uint(torch.get_num_threads()),
@@ -115,8 +111,8 @@ def flushes_denormals(everywhere: bool = True) -> bool:
 
 @contextlib.contextmanager
 def flush_denormals():
-    """Run the body with denormal floats flushed to zero on every torch thread, then restore the
-    mode this thread had. Training runs so (:func:`mfcredit.train`): late in a run the loss is
+    """Run the body with denormal floats flushed to zero on every torch thread, then put every
+    thread back in the mode this thread had. Training runs so (:func:`mfcredit.train`): late in a run the loss is
     tiny, the wrong classes' softmax probabilities and the gradients built from them fall below
     1.2e-38, and arithmetic on such numbers takes the CPU many times longer (docs/performance.md).
     Flushing changes only values that small; set the thread count before entering."""

@@ -136,7 +136,9 @@ def train(config: TrainConfig | None = None, seed: int = 0, data: Data | None = 
           threads: int | None = None, device: str | torch.device = "cpu",
           on_epoch_end: Callable[[int, dict, object], None] | None = None,
           checkpoint: str | Path | None = None, checkpoint_every: float = 30.0) -> Run:
-    """Train one network with ``config`` from ``seed``; return a :class:`Run`.
+    """Train one network with ``config`` from ``seed``; return a :class:`Run`. During the call every
+    torch thread flushes denormal floats to zero (:func:`mfcredit.utils.flush_denormals`); the
+    caller's mode is back afterwards.
 
     Args:
         data: a :class:`Data`; default loads ``config.dataset`` with its first ``config.n_train`` images.

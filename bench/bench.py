@@ -83,16 +83,12 @@ def step_fn(kind, widths, device="cpu"):
     return lambda: train_step(net, opt, x, y, noise, cfg, cfg.lr)
 
 
-def late_epoch_fn(data, flush: bool):
-    """The 20 training steps of one late epoch of a trained paper-recipe network: the shipped run of
-    seed 0 at its last epoch's learning rate, with the fresh Adam the recipe makes every epoch; the
-    denormal floats flushed to zero, as training does (:func:`mfcredit.utils.flush_denormals`), or
-    kept. Trained, the network's loss is tiny and its gradients are full of denormals. None if the
-    run is not shipped here."""
-    cfg = mf.TrainConfig()
-    run = mf.shipped.load(cfg, 0)
-    if run is None:
-        return None
+def late_epoch_fn(run, data, flush: bool):
+    """The 20 training steps of one late epoch of a trained paper-recipe network ``run`` (the shipped
+    run of seed 0) at its last epoch's learning rate, with the fresh Adam the recipe makes every
+    epoch; the denormal floats flushed to zero, as training does (:func:`mfcredit.utils.flush_denormals`),
+    or kept. Trained, the network's loss is tiny and its gradients are full of denormals."""
+    cfg = run.config
     net, lr, noise = run.network(), lr_at(cfg, cfg.epochs - 1), mf.generator(0)
     x, y = data.x_train[: cfg.n_train], data.y_train[: cfg.n_train]
     batches = torch.randperm(cfg.n_train, generator=mf.generator(1)).split(cfg.batch_size)
@@ -283,11 +279,12 @@ def main():
             fns = {threads: lambda: mf.evaluate(net, x_test, y_test, mf.generator(5, dev))}
             evaluations.update(interleaved(fns, 3 if args.quick else 10, rounds=3 if args.quick else 7, sync=sync))
     out["evaluation_s"] = evaluations
-    if dev.type == "cpu" and mf.shipped.load(mf.TrainConfig(), 0) is not None:
+    trained = mf.shipped.load(mf.TrainConfig(), 0) if dev.type == "cpu" else None
+    if trained is not None:
         late = {}
         for threads in thread_counts:
             with num_threads(threads):
-                fns = {f"{kind}_{threads}": late_epoch_fn(data, kind == "flushed") for kind in ("flushed", "kept")}
+                fns = {f"{kind}_{threads}": late_epoch_fn(trained, data, kind == "flushed") for kind in ("flushed", "kept")}
                 late.update(interleaved(fns, 2, rounds=3 if args.quick else 7))
         out["late_epoch_steps_s"] = {str(t): {k: late[f"{k}_{t}"] for k in ("flushed", "kept")} for t in thread_counts}
     with num_threads(best):

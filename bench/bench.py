@@ -12,6 +12,10 @@ pass, cross-entropy, gBP, decoupled decay, fused Adam, projection):
     evaluation alone (:func:`mfcredit.evaluate` of the 10,000 test images) with 1 and 2 threads
     (a paper run evaluates after every epoch: part of how much a run gains from a second thread,
     which bounds the sweep speed-up below);
+  - where a paper-recipe epoch's time goes, with 1 and 2 threads (torch's profiler over a short run):
+    the matrix products, the random draws (one generator, drawn by one thread whatever the thread
+    count) and the rest, which together set how much a run gains from a second thread (the epoch
+    timed without the profiler, the parts with it);
   - the steps of one late epoch of a trained paper-recipe network (the shipped run of seed 0), with
     denormal floats flushed to zero, as training does, and kept, for 1 and 2 threads;
   - the full perturbation experiment (3 curves x 11 fractions x 10 samples) and the entropy of every
@@ -20,7 +24,8 @@ pass, cross-entropy, gBP, decoupled decay, fused Adam, projection):
     cpu_count worker processes of one thread each (fresh cache; the sweep starts its workers and
     closes them at the end, as in a notebook, and both are counted), against the same 4 runs one
     after another in this process with the default threads; and that fixed cost alone, a sweep of
-    tiny runs (``--only-sweep``: measure just this and update its keys in bench/results.json).
+    tiny runs (``--only-sweep``: measure just this and update its keys in bench/results.json); each
+    time is the best of 2 turns (``--sweep-repeats``), the settings taking turns.
 Timings are the best of 7 blocks, the networks compared taking turns block by block, to be
 robust to other load on the machine; the ratio is also given within each round (min, median, max),
 which shows how much one measurement of it varies here.
@@ -36,6 +41,7 @@ import time
 from pathlib import Path
 from unittest import mock
 
+os.environ.setdefault("KINETO_LOG_LEVEL", "99")  # before torch: the profiler's start and stop lines stay off the terminal
 import torch
 
 import mfcredit as mf
@@ -101,6 +107,26 @@ def late_epoch_fn(run, data, flush: bool):
     return epoch
 
 
+#: Ops of each part of :func:`epoch_parts`: the matrix products and the random draws.
+PARTS = {"products": ("aten::mm",), "random draws": ("aten::normal_", "aten::uniform_")}
+
+
+def epoch_parts(data, threads: int, epochs: int = 10) -> dict:
+    """Seconds per epoch of a paper-recipe run of ``epochs`` epochs on ``threads`` threads, and of its
+    :data:`PARTS` (the ops' own time, from torch's profiler over the same run again) and 'rest' (the
+    epoch less those: small tensor work, Python, the optimiser). The epoch is timed without the
+    profiler, whose cost per op would otherwise land in 'rest'."""
+    from torch.profiler import ProfilerActivity, profile
+    cfg = mf.TrainConfig(epochs=epochs)
+    mf.train(cfg.replace(epochs=1), 0, data=data, progress=False, threads=threads)  # first-call imports, warm caches
+    epoch = mf.train(cfg, 0, data=data, progress=False, threads=threads).info["epoch_s"]
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        mf.train(cfg, 0, data=data, progress=False, threads=threads)
+    own = {e.key: e.self_cpu_time_total * 1e-6 for e in prof.key_averages()}
+    parts = {name: sum(own.get(op, 0.0) for op in ops) / epochs for name, ops in PARTS.items()}
+    return {"epoch": epoch, **parts, "rest": epoch - sum(parts.values())}
+
+
 def floor_fn(kind, widths):
     """Seconds per step of the matrix products alone (the same shapes a step multiplies: forward,
     weight gradients, input gradients; twice as many for the mean-field net), plus, for the
@@ -127,7 +153,7 @@ def floor_fn(kind, widths):
     return products
 
 
-def sweep_speedup(data, n_runs: int = 4, epochs: int | None = None, repeats: int = 1) -> dict:
+def sweep_speedup(data, n_runs: int = 4, epochs: int | None = None, repeats: int = 2) -> dict:
     """Seconds for ``n_runs`` paper-recipe runs (the recipe's 200 epochs unless ``epochs`` is given)
     one after another in this process (default threads) and through ``mf.sweep`` with 1 .. cpu_count
     workers (one thread each; fresh cache). Each sweep starts its workers and closes them, as a
@@ -164,7 +190,7 @@ def sweep_speedup(data, n_runs: int = 4, epochs: int | None = None, repeats: int
     workers = {w: {"s": min(times[w]), "speedup": seq / min(times[w]), "overhead_s": min(overhead[w])} for w in counts}
     best = max(counts, key=lambda w: workers[w]["speedup"])
     return {"runs": n_runs, "epochs": cfg.epochs, "sequential_threads": mf.default_threads(), "sequential_s": seq,
-            "workers": workers, "best_workers": best}
+            "workers": workers, "best_workers": best, "repeats": repeats}
 
 
 def markdown(out) -> str:
@@ -198,6 +224,12 @@ def markdown(out) -> str:
         rows.append(f"| test-set evaluation (10,000 images, three ways), "
                     f"{' / '.join(f'{n} thread' + ('s' if n > 1 else '') for n in sorted(ev))} | "
                     f"{' / '.join(ms(ev[n]) for n in sorted(ev))}{ratio} |")
+    parts = out.get("epoch_parts_s", {})
+    if "1" in parts and "2" in parts:
+        one, two = parts["1"], parts["2"]
+        rows.append("| one paper-recipe epoch by kind of work (the parts from torch's profiler), 1 thread / 2 threads: "
+                    + "; ".join(f"{k} {ms(one[k])} / {ms(two[k])} ({one[k] / two[k]:.2f}×)"
+                                for k in ("epoch", "products", "random draws", "rest")) + " |")
     for n, v in sorted(out.get("late_epoch_steps_s", {}).items()):
         rows.append(f"| the 20 steps of a late epoch (trained paper-recipe network), denormals flushed to zero / kept, "
                     f"{n} thread{'s' if int(n) > 1 else ''} | {ms(v['flushed'])} / {ms(v['kept'])} "
@@ -221,8 +253,9 @@ def markdown(out) -> str:
         if "overhead_s" in best:  # included in the sweep's time
             bound += (f"; of the {best['s']:.1f} s of {sw['best_workers']} workers, {best['overhead_s']:.1f} s start "
                       "and close them")
+        turns = f"; each time the best of {sw['repeats']} turns" if sw.get("repeats", 1) > 1 else ""
         rows.append(f"| sweep speed-up: {sw['runs']} paper-recipe runs ({sw['epochs']} epochs) in parallel workers of "
-                    f"1 thread against one after another ({n} threads, {sw['sequential_s']:.1f} s) "
+                    f"1 thread against one after another ({n} threads, {sw['sequential_s']:.1f} s){turns} "
                     f"| **{out['sweep_speedup']:.2f}×** ({per}{bound}) |")
     rows += [
         "",
@@ -236,9 +269,10 @@ def main():
     p.add_argument("--device", default="cpu", help="cpu or cuda (GPU numbers go to bench/results-cuda.json)")
     p.add_argument("--quick", action="store_true", help="fewer repeats (a smoke test of the script)")
     p.add_argument("--only-sweep", action="store_true", help="measure only the sweep speed-up; update its keys")
+    p.add_argument("--sweep-repeats", type=int, default=2, help="sweep timings: the best of this many turns (default 2)")
     args = p.parse_args()
     if args.only_sweep:
-        return only_sweep()
+        return only_sweep(args.sweep_repeats)
     dev = torch.device(args.device)
     k = 0.2 if args.quick else 1.0
     name = "cpu" if dev.type == "cpu" else torch.cuda.get_device_name(dev)
@@ -279,6 +313,8 @@ def main():
             fns = {threads: lambda: mf.evaluate(net, x_test, y_test, mf.generator(5, dev))}
             evaluations.update(interleaved(fns, 3 if args.quick else 10, rounds=3 if args.quick else 7, sync=sync))
     out["evaluation_s"] = evaluations
+    if dev.type == "cpu":
+        out["epoch_parts_s"] = {str(t): epoch_parts(data, t, epochs=3 if args.quick else 10) for t in thread_counts}
     trained = mf.shipped.load(mf.TrainConfig(), 0) if dev.type == "cpu" else None
     if trained is not None:
         late = {}
@@ -302,7 +338,7 @@ def main():
         mf.layer_entropies(net5.state(), n_mc=100, generator=mf.generator(4))
         out["entropy_s"], out["entropy_peak_rss_growth_mib"] = time.perf_counter() - t, rss_mib() - r0
     if dev.type == "cpu":
-        out["sweep"] = sweep_speedup(data, epochs=5 if args.quick else None)
+        out["sweep"] = sweep_speedup(data, epochs=5 if args.quick else None, repeats=1 if args.quick else args.sweep_repeats)
         out["sweep_speedup"] = out["sweep"]["workers"][out["sweep"]["best_workers"]]["speedup"]
     target = Path(__file__).with_name("results.json" if dev.type == "cpu" else "results-cuda.json")
     if not args.quick:
@@ -335,12 +371,12 @@ def print_sweep(sw) -> None:
             print(f"  sweep: {w} worker(s) of 1 thread: {v['s']:.2f} s, speed-up {v['speedup']:.2f}")
 
 
-def only_sweep() -> None:
+def only_sweep(repeats: int) -> None:
     """Measure the sweep speed-up alone and update 'sweep' and 'sweep_speedup' in bench/results.json
     (the docs' table is rewritten by the next full ``make bench``)."""
     target = Path(__file__).with_name("results.json")
     out = json.loads(target.read_text()) if target.is_file() else {}
-    out["sweep"] = sweep_speedup(mf.load_dataset("mnist", n_train=10_000))
+    out["sweep"] = sweep_speedup(mf.load_dataset("mnist", n_train=10_000), repeats=repeats)
     out["sweep_speedup"] = out["sweep"]["workers"][out["sweep"]["best_workers"]]["speedup"]
     target.write_text(json.dumps(out, indent=1) + "\n")
     print_sweep(out["sweep"])

@@ -48,6 +48,11 @@ def test_markdown_reports_the_measured_numbers(bench):
     out["evaluation_s"] = {"1": 0.08, "2": 0.05}  # as JSON gives them back: keys are strings
     assert ("| test-set evaluation (10,000 images, three ways), 1 thread / 2 threads | 80.00 ms / 50.00 ms "
             "(1.60× faster on 2 threads) |") in bench.markdown(out)
+    parts = {"epoch": 0.16, "products": 0.08, "random draws": 0.01, "rest": 0.07}
+    out["epoch_parts_s"] = {"1": parts, "2": {"epoch": 0.1, "products": 0.04, "random draws": 0.01, "rest": 0.05}}
+    assert ("| one paper-recipe epoch by kind of work (the parts from torch's profiler), 1 thread / 2 threads: epoch 160.00 ms / 100.00 ms "
+            "(1.60×); products 80.00 ms / 40.00 ms (2.00×); random draws 10.00 ms / 10.00 ms (1.00×); "
+            "rest 70.00 ms / 50.00 ms (1.40×) |") in bench.markdown(out)
     out["late_epoch_steps_s"] = {"1": {"flushed": 0.1, "kept": 0.25}, "2": {"flushed": 0.06, "kept": 0.12}}
     md = bench.markdown(out)
     assert "denormals flushed to zero / kept, 1 thread | 100.00 ms / 250.00 ms (2.50× faster flushed) |" in md
@@ -72,5 +77,22 @@ def test_markdown_reports_the_sweep_speedup(bench):
            "2 × 5.0 s / 7.0 s, the same runs on 2 threads and on 1) |" in bench.markdown(out)
     out["sweep"]["workers"]["2"]["overhead_s"] = 1.5
     assert "on 2 threads and on 1; of the 3.5 s of 2 workers, 1.5 s start and close them) |" in bench.markdown(out)
+    out["sweep"]["repeats"] = 2
+    assert "another (2 threads, 5.0 s); each time the best of 2 turns | **1.43×**" in bench.markdown(out)
     del out["sweep"]
     assert "sweep speed-up" not in bench.markdown(out)  # results of an older bench: no row
+
+
+def test_epoch_parts_finds_the_products_and_the_draws_in_the_profile(bench):
+    """The profiler's op names that :data:`PARTS` sums exist in this torch (a renamed op would
+    silently count as 0), and the parts fit inside the epoch they split."""
+    import torch
+
+    import mfcredit as mf
+    g = mf.generator(0)
+    data = mf.Data(torch.rand(10_000, 784, generator=g), torch.randint(0, 10, (10_000,), generator=g),
+                   torch.rand(100, 784, generator=g), torch.randint(0, 10, (100,), generator=g))
+    parts = bench.epoch_parts(data, threads=1, epochs=1)
+    assert parts["products"] > 0 and parts["random draws"] > 0
+    assert parts["products"] + parts["random draws"] < parts["epoch"]
+    assert parts["rest"] == pytest.approx(parts["epoch"] - parts["products"] - parts["random draws"])

@@ -159,7 +159,7 @@ def sweep_speedup(data, n_runs: int = 4, epochs: int | None = None, repeats: int
     workers (one thread each; fresh cache). Each sweep starts its workers and closes them, as a
     notebook's sweep does, and that is counted; ``overhead_s`` is that fixed cost alone: a sweep of
     w runs of one 200-image epoch. The speed-up of w workers is sequential / sweep time, best of
-    ``repeats``, the settings taking turns. Whole paper runs, as the book trains them: with short
+    ``repeats``, the settings taking turns; ``per_turn``, the speed-up within each turn, shows its spread. Whole paper runs, as the book trains them: with short
     runs the fixed costs (starting workers, loading and checking the data, writing the cache entry)
     weigh more than in the book, and the measurement says more about them than about training in
     parallel."""
@@ -187,7 +187,8 @@ def sweep_speedup(data, n_runs: int = 4, epochs: int | None = None, repeats: int
                     if len(list(Path(fresh).glob("*/metrics.json"))) != n_runs:
                         raise RuntimeError(f"the sweep of {w} workers did not train all {n_runs} runs")
     seq = min(times["sequential"])
-    workers = {w: {"s": min(times[w]), "speedup": seq / min(times[w]), "overhead_s": min(overhead[w])} for w in counts}
+    workers = {w: {"s": min(times[w]), "speedup": seq / min(times[w]), "overhead_s": min(overhead[w]),
+                   "per_turn": [a / b for a, b in zip(times["sequential"], times[w])]} for w in counts}
     best = max(counts, key=lambda w: workers[w]["speedup"])
     return {"runs": n_runs, "epochs": cfg.epochs, "sequential_threads": mf.default_threads(), "sequential_s": seq,
             "workers": workers, "best_workers": best, "repeats": repeats}
@@ -254,6 +255,9 @@ def markdown(out) -> str:
             bound += (f"; of the {best['s']:.1f} s of {sw['best_workers']} workers, {best['overhead_s']:.1f} s start "
                       "and close them")
         turns = f"; each time the best of {sw['repeats']} turns" if sw.get("repeats", 1) > 1 else ""
+        spread = best.get("per_turn", [])
+        if len(spread) > 1:
+            bound += f"; {sw['best_workers']} workers within each turn: {', '.join(f'{v:.2f}×' for v in spread)}"
         rows.append(f"| sweep speed-up: {sw['runs']} paper-recipe runs ({sw['epochs']} epochs) in parallel workers of "
                     f"1 thread against one after another ({n} threads, {sw['sequential_s']:.1f} s){turns} "
                     f"| **{out['sweep_speedup']:.2f}×** ({per}{bound}) |")

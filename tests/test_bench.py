@@ -79,6 +79,8 @@ def test_markdown_reports_the_sweep_speedup(bench):
     assert "on 2 threads and on 1; of the 3.5 s of 2 workers, 1.5 s start and close them) |" in bench.markdown(out)
     out["sweep"]["repeats"] = 2
     assert "another (2 threads, 5.0 s); each time the best of 2 turns | **1.43×**" in bench.markdown(out)
+    out["sweep"]["workers"]["2"]["per_turn"] = [1.25, 5 / 3.5]
+    assert "1.5 s start and close them; 2 workers within each turn: 1.25×, 1.43×) |" in bench.markdown(out)
     del out["sweep"]
     assert "sweep speed-up" not in bench.markdown(out)  # results of an older bench: no row
 

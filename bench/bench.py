@@ -159,8 +159,8 @@ def sweep_speedup(data, n_runs: int = 4, epochs: int | None = None, repeats: int
     workers (one thread each; fresh cache). Each sweep starts its workers and closes them, as a
     notebook's sweep does, and that is counted; ``overhead_s`` is that fixed cost alone: a sweep of
     w runs of one 200-image epoch. The speed-up of w workers is sequential / sweep time, best of
-    ``repeats``, the settings taking turns; ``per_turn``, the speed-up within each turn, shows its spread. Whole paper runs, as the book trains them: with short
-    runs the fixed costs (starting workers, loading and checking the data, writing the cache entry)
+    ``repeats``, the settings taking turns; ``per_turn``, the speed-up within each turn, shows its
+    spread. Whole paper runs, as the book trains them: with short runs the fixed costs (starting workers, loading and checking the data, writing the cache entry)
     weigh more than in the book, and the measurement says more about them than about training in
     parallel."""
     cfg = mf.TrainConfig() if epochs is None else mf.TrainConfig(epochs=epochs)
@@ -342,7 +342,8 @@ def main():
         mf.layer_entropies(net5.state(), n_mc=100, generator=mf.generator(4))
         out["entropy_s"], out["entropy_peak_rss_growth_mib"] = time.perf_counter() - t, rss_mib() - r0
     if dev.type == "cpu":
-        out["sweep"] = sweep_speedup(data, epochs=5 if args.quick else None, repeats=1 if args.quick else args.sweep_repeats)
+        out["sweep"] = sweep_speedup(data, epochs=5 if args.quick else None,
+                                     repeats=1 if args.quick else args.sweep_repeats)
         out["sweep_speedup"] = out["sweep"]["workers"][out["sweep"]["best_workers"]]["speedup"]
     target = Path(__file__).with_name("results.json" if dev.type == "cpu" else "results-cuda.json")
     if not args.quick:

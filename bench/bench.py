@@ -154,15 +154,15 @@ def floor_fn(kind, widths):
 
 
 def sweep_speedup(data, n_runs: int = 4, epochs: int | None = None, repeats: int = 2) -> dict:
-    """Seconds for ``n_runs`` paper-recipe runs (the recipe's 200 epochs unless ``epochs`` is given)
-    one after another in this process (default threads) and through ``mf.sweep`` with 1 .. cpu_count
-    workers (one thread each; fresh cache). Each sweep starts its workers and closes them, as a
-    notebook's sweep does, and that is counted; ``overhead_s`` is that fixed cost alone: a sweep of
-    w runs of one 200-image epoch. The speed-up of w workers is sequential / sweep time, best of
-    ``repeats``, the settings taking turns; ``per_turn``, the speed-up within each turn, shows its
-    spread. Whole paper runs, as the book trains them: with short runs the fixed costs (starting workers, loading and checking the data, writing the cache entry)
-    weigh more than in the book, and the measurement says more about them than about training in
-    parallel."""
+    """Seconds for ``n_runs`` paper-recipe runs (the recipe's 200 epochs unless ``epochs`` is given) one
+    after another in this process (default threads) and through ``mf.sweep`` with 1 .. cpu_count workers
+    (one thread each; fresh cache). Each sweep starts its workers and closes them, as a notebook's sweep
+    does, and that is counted; ``overhead_s`` is that fixed cost alone: a sweep of w runs of one
+    200-image epoch. The speed-up of w workers is sequential / sweep time, best of ``repeats``, the
+    settings taking turns; ``per_turn``, the speed-up within each turn, shows its spread. Whole paper
+    runs, as the book trains them: with short runs the fixed costs (starting workers, loading and
+    checking the data, writing the cache entry) weigh more than in the book, and the measurement says
+    more about them than about training in parallel."""
     cfg = mf.TrainConfig() if epochs is None else mf.TrainConfig(epochs=epochs)
     jobs = [(cfg, s) for s in range(n_runs)]
     counts = list(range(1, (os.cpu_count() or 1) + 1))

@@ -21,11 +21,13 @@ pass, cross-entropy, gBP, decoupled decay, fused Adam, projection):
   - the full perturbation experiment (3 curves x 11 fractions x 10 samples) and the entropy of every
     connection of the 5-layer net, with their peak-RSS growth (tracemalloc does not see torch);
   - the sweep speed-up: 4 paper-recipe runs (200 epochs) through :func:`mfcredit.sweep` in 1, 2, ...
-    cpu_count worker processes of one thread each (fresh cache; the sweep starts its workers and
-    closes them at the end, as in a notebook, and both are counted), against the same 4 runs one
-    after another in this process with the default threads; and that fixed cost alone, a sweep of
-    tiny runs (``--only-sweep``: measure just this and update its keys in bench/results.json); each
-    time is the best of 2 turns (``--sweep-repeats``), the settings taking turns.
+    cpu_count worker processes of one thread each, against the same 4 runs one after another through
+    :func:`mfcredit.cached_train` with the default threads; every setting in a fresh process that has
+    imported mfcredit and loaded the data, as a notebook kernel has, putting the runs into a fresh
+    cache (the sweep starts its workers and closes them at the end, as in a notebook, and both are
+    counted); and that fixed cost alone, a sweep of tiny runs (``--only-sweep``: measure just this and
+    update its keys in bench/results.json); each time is the best of 2 turns (``--sweep-repeats``),
+    the settings taking turns.
 Timings are the best of 7 blocks, the networks compared taking turns block by block, to be
 robust to other load on the machine; the ratio is also given within each round (min, median, max),
 which shows how much one measurement of it varies here.
@@ -36,10 +38,11 @@ import json
 import os
 import platform
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
-from unittest import mock
 
 os.environ.setdefault("KINETO_LOG_LEVEL", "99")  # before torch: the profiler's start and stop lines stay off the terminal
 import torch
@@ -153,45 +156,72 @@ def floor_fn(kind, widths):
     return products
 
 
-def sweep_speedup(data, n_runs: int = 4, epochs: int | None = None, repeats: int = 2) -> dict:
+def time_setting(setting: str, n_runs: int, epochs: int) -> float:
+    """Run in a fresh process (``bench.py --time-setting``), which has imported mfcredit and loaded the
+    data, as a notebook kernel has before it trains: seconds to put ``n_runs`` paper-recipe runs of
+    ``epochs`` epochs into a fresh cache, one after another through :func:`mfcredit.cached_train` with
+    the default threads (``setting`` 'sequential', what a notebook does without :func:`mfcredit.sweep`)
+    or through ``mf.sweep`` in ``setting`` workers; 'overhead-<w>' times a sweep of w runs of one
+    200-image epoch instead, the sweep's fixed cost alone. Shipped runs are not used."""
+    os.environ["MFCREDIT_SHIPPED"] = "0"
+    cfg = mf.TrainConfig(epochs=epochs)
+    data = mf.load_dataset(cfg.dataset, n_train=cfg.n_train)
+    if setting.startswith("overhead-"):
+        n_jobs = int(setting.removeprefix("overhead-"))
+        jobs = [(cfg.replace(n_train=200, epochs=1), s) for s in range(n_jobs)]
+    else:
+        n_jobs = None if setting == "sequential" else int(setting)
+        jobs = [(cfg, s) for s in range(n_runs)]
+    with tempfile.TemporaryDirectory() as fresh:
+        t = time.perf_counter()
+        if n_jobs is None:
+            for c, s in jobs:
+                mf.cached_train(c, s, cache_dir=fresh, data=data, progress=False)
+        else:
+            mf.sweep(jobs, cache_dir=fresh, n_jobs=n_jobs, progress=False)
+        seconds = time.perf_counter() - t
+        if len(list(Path(fresh).glob("*/metrics.json"))) != len(jobs):
+            raise RuntimeError(f"setting {setting!r} did not leave all {len(jobs)} runs in the cache")
+    return seconds
+
+
+def in_fresh_process(setting: str, n_runs: int, epochs: int) -> float:
+    """:func:`time_setting` in a new Python process; its seconds."""
+    cmd = [sys.executable, __file__, "--time-setting", setting, "--runs", str(n_runs), "--epochs", str(epochs)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr}")
+    return float(done.stdout.split()[-1])
+
+
+def sweep_speedup(n_runs: int = 4, epochs: int | None = None, repeats: int = 2) -> dict:
     """Seconds for ``n_runs`` paper-recipe runs (the recipe's 200 epochs unless ``epochs`` is given) one
-    after another in this process (default threads) and through ``mf.sweep`` with 1 .. cpu_count workers
-    (one thread each; fresh cache). Each sweep starts its workers and closes them, as a notebook's sweep
-    does, and that is counted; ``overhead_s`` is that fixed cost alone: a sweep of w runs of one
+    after another (default threads) and through ``mf.sweep`` with 1 .. cpu_count workers (one thread
+    each), every setting in a fresh process that has imported mfcredit and loaded the data, as a notebook
+    kernel has (:func:`time_setting`). Both put the runs into a fresh cache; each sweep starts its workers
+    and closes them, as a notebook's sweep does, and that is counted, and so is the sequential runs'
+    own first-call cost (torch imports its compiler front end at the first optimiser step, in each
+    process that steps); ``overhead_s`` is the sweep's fixed cost alone: a sweep of w runs of one
     200-image epoch. The speed-up of w workers is sequential / sweep time, best of ``repeats``, the
     settings taking turns; ``per_turn``, the speed-up within each turn, shows its spread. Whole paper
     runs, as the book trains them: with short runs the fixed costs (starting workers, loading and
     checking the data, writing the cache entry) weigh more than in the book, and the measurement says
     more about them than about training in parallel."""
-    cfg = mf.TrainConfig() if epochs is None else mf.TrainConfig(epochs=epochs)
-    jobs = [(cfg, s) for s in range(n_runs)]
+    epochs = mf.TrainConfig().epochs if epochs is None else epochs
     counts = list(range(1, (os.cpu_count() or 1) + 1))
     times = {"sequential": [], **{w: [] for w in counts}}
     overhead = {w: [] for w in counts}
-    # train every run: the shipped runs (data/runs) include these; the setting ends with the measurement
-    with mock.patch.dict(os.environ, {"MFCREDIT_SHIPPED": "0"}):
-        for _ in range(repeats):
-            t = time.perf_counter()
-            for c, s in jobs:
-                mf.train(c, s, data=data, progress=False)
-            times["sequential"].append(time.perf_counter() - t)
-            for w in counts:
-                with tempfile.TemporaryDirectory() as tiny, tempfile.TemporaryDirectory() as fresh:
-                    t = time.perf_counter()
-                    mf.sweep([(cfg.replace(n_train=200, epochs=1), s) for s in range(w)], cache_dir=tiny, n_jobs=w,
-                             progress=False)
-                    overhead[w].append(time.perf_counter() - t)
-                    t = time.perf_counter()
-                    mf.sweep(jobs, cache_dir=fresh, n_jobs=w, progress=False)
-                    times[w].append(time.perf_counter() - t)
-                    if len(list(Path(fresh).glob("*/metrics.json"))) != n_runs:
-                        raise RuntimeError(f"the sweep of {w} workers did not train all {n_runs} runs")
+    for _ in range(repeats):
+        times["sequential"].append(in_fresh_process("sequential", n_runs, epochs))
+        for w in counts:
+            overhead[w].append(in_fresh_process(f"overhead-{w}", n_runs, epochs))
+            times[w].append(in_fresh_process(str(w), n_runs, epochs))
     seq = min(times["sequential"])
     workers = {w: {"s": min(times[w]), "speedup": seq / min(times[w]), "overhead_s": min(overhead[w]),
                    "per_turn": [a / b for a, b in zip(times["sequential"], times[w])]} for w in counts}
     best = max(counts, key=lambda w: workers[w]["speedup"])
-    return {"runs": n_runs, "epochs": cfg.epochs, "sequential_threads": mf.default_threads(), "sequential_s": seq,
-            "workers": workers, "best_workers": best, "repeats": repeats}
+    return {"runs": n_runs, "epochs": epochs, "sequential_threads": mf.default_threads(), "sequential_s": seq,
+            "workers": workers, "best_workers": best, "repeats": repeats, "fresh_processes": True}
 
 
 def markdown(out) -> str:
@@ -254,7 +284,8 @@ def markdown(out) -> str:
         if "overhead_s" in best:  # included in the sweep's time
             bound += (f"; of the {best['s']:.1f} s of {sw['best_workers']} workers, {best['overhead_s']:.1f} s start "
                       "and close them")
-        turns = f"; each time the best of {sw['repeats']} turns" if sw.get("repeats", 1) > 1 else ""
+        turns = ", each way in a fresh process" if sw.get("fresh_processes") else ""
+        turns += f"; each time the best of {sw['repeats']} turns" if sw.get("repeats", 1) > 1 else ""
         spread = best.get("per_turn", [])
         if len(spread) > 1:
             bound += f"; {sw['best_workers']} workers within each turn: {', '.join(f'{v:.2f}×' for v in spread)}"
@@ -274,7 +305,12 @@ def main():
     p.add_argument("--quick", action="store_true", help="fewer repeats (a smoke test of the script)")
     p.add_argument("--only-sweep", action="store_true", help="measure only the sweep speed-up; update its keys")
     p.add_argument("--sweep-repeats", type=int, default=2, help="sweep timings: the best of this many turns (default 2)")
+    p.add_argument("--time-setting", help=argparse.SUPPRESS)  # one setting of the sweep timing, in a fresh process
+    p.add_argument("--runs", type=int, default=4, help=argparse.SUPPRESS)
+    p.add_argument("--epochs", type=int, default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.time_setting:
+        return print(time_setting(args.time_setting, args.runs, args.epochs or mf.TrainConfig().epochs))
     if args.only_sweep:
         return only_sweep(args.sweep_repeats)
     dev = torch.device(args.device)
@@ -342,7 +378,7 @@ def main():
         mf.layer_entropies(net5.state(), n_mc=100, generator=mf.generator(4))
         out["entropy_s"], out["entropy_peak_rss_growth_mib"] = time.perf_counter() - t, rss_mib() - r0
     if dev.type == "cpu":
-        out["sweep"] = sweep_speedup(data, epochs=5 if args.quick else None,
+        out["sweep"] = sweep_speedup(epochs=5 if args.quick else None,
                                      repeats=1 if args.quick else args.sweep_repeats)
         out["sweep_speedup"] = out["sweep"]["workers"][out["sweep"]["best_workers"]]["speedup"]
     target = Path(__file__).with_name("results.json" if dev.type == "cpu" else "results-cuda.json")
@@ -381,7 +417,7 @@ def only_sweep(repeats: int) -> None:
     (the docs' table is rewritten by the next full ``make bench``)."""
     target = Path(__file__).with_name("results.json")
     out = json.loads(target.read_text()) if target.is_file() else {}
-    out["sweep"] = sweep_speedup(mf.load_dataset("mnist", n_train=10_000), repeats=repeats)
+    out["sweep"] = sweep_speedup(repeats=repeats)
     out["sweep_speedup"] = out["sweep"]["workers"][out["sweep"]["best_workers"]]["speedup"]
     target.write_text(json.dumps(out, indent=1) + "\n")
     print_sweep(out["sweep"])

@@ -166,7 +166,8 @@ def sweep(jobs: Sequence[tuple[TrainConfig, int]], *, cache_dir: str | Path | No
     Args:
         jobs: (TrainConfig, seed) pairs; a pair listed twice is trained once.
         cache_dir: the cache (default $MFCREDIT_CACHE, else cache/).
-        n_jobs: worker processes (default :func:`default_jobs`); each run uses one thread.
+        n_jobs: worker processes (default :func:`default_jobs`); each run uses one thread. With one
+            (one core, or one run to train), joblib trains in this process instead of starting a worker.
         progress: a bar over the runs to train (i of n, elapsed, time left): True, False or
             'terminal' (the process's own stderr, never a notebook's output); default $MFCREDIT_PROGRESS.
     Raises:

@@ -81,8 +81,21 @@ def test_markdown_reports_the_sweep_speedup(bench):
     assert "another (2 threads, 5.0 s); each time the best of 2 turns | **1.43×**" in bench.markdown(out)
     out["sweep"]["workers"]["2"]["per_turn"] = [1.25, 5 / 3.5]
     assert "1.5 s start and close them; 2 workers within each turn: 1.25×, 1.43×) |" in bench.markdown(out)
+    out["sweep"]["fresh_processes"] = True
+    assert ("another (2 threads, 5.0 s), each way in a fresh process; each time the best of 2 turns |"
+            in bench.markdown(out))
     del out["sweep"]
     assert "sweep speed-up" not in bench.markdown(out)  # results of an older bench: no row
+
+
+def test_each_setting_of_the_sweep_timing_fills_a_fresh_cache_in_a_fresh_process(bench):
+    """The sweep speed-up's settings, each run by a new Python process (one-epoch runs here): the
+    sequential runs and a sweep both leave every run in their cache, and a setting that fails is
+    reported with the child's error."""
+    assert bench.in_fresh_process("sequential", 2, 1) > 0
+    assert bench.in_fresh_process("1", 1, 1) > 0
+    with pytest.raises(RuntimeError, match="--time-setting nonsense"):
+        bench.in_fresh_process("nonsense", 1, 1)
 
 
 def test_epoch_parts_finds_the_products_and_the_draws_in_the_profile(bench):

@@ -27,22 +27,45 @@ def error_rate(logits: torch.Tensor, y: torch.Tensor) -> float:
     return 100.0 * (logits.argmax(dim=-1) != y).double().mean().item()
 
 
+#: Test images per torch thread that :func:`evaluate` passes at a time (make bench, evaluation row).
+EVAL_BLOCK_PER_THREAD = 1000
+
+
 @torch.no_grad()
-def evaluate(net, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None) -> dict:
+def evaluate(net, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None,
+             block: int | None = None) -> dict:
     """Test error (%) three ways: 'sampled' (one sub-network drawn from the ensemble), 'mf_noisy'
     (the noisy mean-field pass) and 'mf_mean' (eps = 0). For a plain network the three coincide.
-    The two mean-field passes share the first layer's product s x mu^T, computed once (the
-    largest product of the evaluation: x is (B, N_0)); the errors are those of two separate passes."""
+    x (B, N_0), y (B,).
+
+    The images go through ``block`` at a time (default, on the CPU: :data:`EVAL_BLOCK_PER_THREAD`
+    per torch thread; elsewhere all at once), so that a block's activations stay in the cores'
+    caches. The draws (the sub-network, then the noise of every layer for all of x) are made first,
+    in the order of one pass over all of x, and every image's logits are the same bits as in that
+    pass, so the errors do not depend on ``block`` (tests/test_analysis.py). The two mean-field
+    passes share the first layer's product s x mu^T, computed once (the largest product of the
+    evaluation); the errors are those of two separate passes."""
+    n = len(x)
+    if block is None:
+        block = EVAL_BLOCK_PER_THREAD * torch.get_num_threads() if x.device.type == "cpu" else n
+    rows = [slice(i, i + block) for i in range(0, n, block)]
     if isinstance(net, PlainNet):
-        e = error_rate(net(x), y)
+        e = _percent_wrong([net(x[r]) for r in rows], y)
         return {"sampled": e, "mf_noisy": e, "mf_mean": e}
-    sampled = error_rate(forward(net.sample_weights(generator), x), y)
-    first = net.layers[0].mean_product(x)
-    return {
-        "sampled": sampled,
-        "mf_noisy": error_rate(net(x, noise=True, generator=generator, first=first), y),
-        "mf_mean": error_rate(net(x, noise=False, first=first), y),
-    }
+    weights = net.sample_weights(generator)
+    eps = [x.new_empty((n, width)).normal_(generator=generator) for width in net.widths[1:]]
+    logits = {"sampled": [], "mf_noisy": [], "mf_mean": []}
+    for r in rows:
+        first = net.layers[0].mean_product(x[r])
+        logits["sampled"].append(forward(weights, x[r]))
+        logits["mf_noisy"].append(net(x[r], eps=[e[r] for e in eps], first=first))
+        logits["mf_mean"].append(net(x[r], noise=False, first=first))
+    return {k: _percent_wrong(v, y) for k, v in logits.items()}
+
+
+def _percent_wrong(blocks: list[torch.Tensor], y: torch.Tensor) -> float:
+    """:func:`error_rate` of logits that come in blocks of rows, the same arithmetic as on all at once."""
+    return 100.0 * (torch.cat([z.argmax(dim=-1) for z in blocks]) != y).double().mean().item()
 
 
 def categories(pi: torch.Tensor, xi: torch.Tensor, tol: float = 0.0) -> torch.Tensor:

@@ -103,10 +103,13 @@ def test_perturbation_curves():
     assert all(math.isnan(m) for c in ("random_removal", "matched_removal") for m, s in few[c][1:])
 
 
+@pytest.mark.parametrize("block", [None, 64, 300])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_evaluate_shares_the_first_product_bit_for_bit(dtype):
+def test_evaluate_shares_the_first_product_bit_for_bit(dtype, block):
     """evaluate computes s x mu^T of the first layer once for both mean-field passes; the logits are
-    those of two separate passes (the noisy one through MeanFieldLinear's own product), bit for bit."""
+    those of two separate passes (the noisy one through MeanFieldLinear's own product), bit for bit,
+    whatever the block of images it takes at a time (64: five blocks, the last one short), and it
+    leaves the generator where those passes leave it."""
     net = mf.MFNet((784, 60, 40, 10), dtype=dtype).init_(0.05, 0.01, 0.0, generator=mf.generator(1))
     with torch.no_grad():
         for layer in net.layers:
@@ -122,7 +125,12 @@ def test_evaluate_shares_the_first_product_bit_for_bit(dtype):
         old = {"sampled": mf.analysis.error_rate(mf.layers.forward(net.sample_weights(g), x), y),
                "mf_noisy": mf.analysis.error_rate(net(x, noise=True, generator=g), y),
                "mf_mean": mf.analysis.error_rate(net(x, noise=False), y)}
-    assert mf.evaluate(net, x, y, mf.generator(6)) == old
+        eps = [torch.randn(300, w, generator=mf.generator(7), dtype=dtype) for w in net.widths[1:]]
+        in_blocks = [net(x[i:i + 64], eps=[e[i:i + 64] for e in eps]) for i in range(0, 300, 64)]
+        assert torch.equal(torch.cat(in_blocks), net(x, eps=eps))  # each image's logits: the same bits
+    g_blocks = mf.generator(6)
+    assert mf.evaluate(net, x, y, g_blocks, block=block) == old
+    assert torch.equal(torch.rand(3, generator=g_blocks), torch.rand(3, generator=g))
 
 
 def test_entropy_does_not_depend_on_chunk():

@@ -48,6 +48,9 @@ def test_markdown_reports_the_measured_numbers(bench):
     out["evaluation_s"] = {"1": 0.08, "2": 0.05}  # as JSON gives them back: keys are strings
     assert ("| test-set evaluation (10,000 images, three ways), 1 thread / 2 threads | 80.00 ms / 50.00 ms "
             "(1.60× faster on 2 threads) |") in bench.markdown(out)
+    out["evaluation_at_once_s"] = {"1": 0.1, "2": 0.05}
+    assert ("80.00 ms / 50.00 ms (1.60× faster on 2 threads; all 10,000 at once: 100.00 ms / 50.00 ms) |"
+            in bench.markdown(out))
     parts = {"epoch": 0.16, "products": 0.08, "random draws": 0.01, "rest": 0.07}
     out["epoch_parts_s"] = {"1": parts, "2": {"epoch": 0.1, "products": 0.04, "random draws": 0.01, "rest": 0.05}}
     assert ("| one paper-recipe epoch by kind of work (the parts from torch's profiler), 1 thread / 2 threads: epoch 160.00 ms / 100.00 ms "

@@ -22,6 +22,7 @@ same tensors as slicing a full load, so the same run as ``mf.train(config, seed,
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import threading
 import time
@@ -99,11 +100,22 @@ def _train_one(config: TrainConfig, seed: int, cache_dir: str):
         return config, seed, None, e
 
 
-def _exit_with(parent: int) -> None:
-    """Run in each loky worker as it starts: a thread that ends the worker as soon as ``parent``, the
-    process whose sweep started it, is gone. A kernel killed on its own (by the OOM killer, or by
-    ipykernel when its parent dies) would otherwise leave its workers behind for good, blocked on
-    sending a result that nobody reads, each holding a trained network's memory."""
+def _start_worker(parent: int) -> None:
+    """Run in each loky worker as it starts.
+
+    Its long-lived objects are frozen (``gc.freeze``): torch, and the compiler front end that
+    torch.optim imports at the first optimiser step anyway, are some 300,000 Python objects that
+    live as long as the worker. The cyclic collector then skips them, which matters at the worker's
+    exit: the full collections over them are most of the time it takes to close the pool (the
+    sweep's fixed cost, ``make bench``).
+
+    A thread ends the worker as soon as ``parent``, the process whose sweep started it, is gone. A
+    kernel killed on its own (by the OOM killer, or by ipykernel when its parent dies) would
+    otherwise leave its workers behind for good, blocked on sending a result that nobody reads,
+    each holding a trained network's memory."""
+    import torch._dynamo  # noqa: F401  (what the first optimiser step imports)
+    gc.freeze()
+
     def watch():
         while os.getppid() == parent:
             time.sleep(1.0)
@@ -117,10 +129,10 @@ class ClosingLoky(LokyBackend):
     (in /dev/shm) are released there and then. A kernel that is killed later, with its whole process
     group (nbval stops its kernels so, by SIGKILL), has nothing of the pool left to leak, and a
     kernel shut down normally has nothing left for loky's resource tracker to warn about. Its
-    workers also exit if the process that started them dies during the sweep (:func:`_exit_with`)."""
+    workers also exit if the process that started them dies during the sweep (:func:`_start_worker`)."""
 
     def __init__(self, nesting_level=None):
-        super().__init__(nesting_level=nesting_level, initializer=_exit_with, initargs=(os.getpid(),))
+        super().__init__(nesting_level=nesting_level, initializer=_start_worker, initargs=(os.getpid(),))
 
     def terminate(self):
         if self._workers is not None:  # the reusable executor: shut down, its temporary folders deleted

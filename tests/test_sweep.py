@@ -174,7 +174,7 @@ def _alive(pid: int) -> bool:
 def test_workers_exit_when_the_process_that_started_them_is_killed(tmp_path):
     """Kill the process running a sweep, alone (as the OOM killer would, or ipykernel when the
     kernel's parent dies): its workers, mid-run, must not live on. Without the watch of
-    mfcredit.sweep._exit_with they would, for good (blocked on sending results nobody reads)."""
+    mfcredit.sweep._start_worker they would, for good (blocked on sending results nobody reads)."""
     code = ("import mfcredit as mf; cfg = mf.TrainConfig(n_train=2000, epochs=200); "
             f"mf.sweep([(cfg, 0), (cfg, 1)], cache_dir={str(tmp_path)!r}, n_jobs=2, progress=False)")
     child = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)

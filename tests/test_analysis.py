@@ -103,13 +103,14 @@ def test_perturbation_curves():
     assert all(math.isnan(m) for c in ("random_removal", "matched_removal") for m, s in few[c][1:])
 
 
-@pytest.mark.parametrize("block", [None, 64, 300])
+@pytest.mark.parametrize("block", [None, 64, 299])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_evaluate_shares_the_first_product_bit_for_bit(dtype, block):
     """evaluate computes s x mu^T of the first layer once for both mean-field passes; the logits are
-    those of two separate passes (the noisy one through MeanFieldLinear's own product), bit for bit,
-    whatever the block of images it takes at a time (64: five blocks, the last one short), and it
-    leaves the generator where those passes leave it."""
+    those of two separate passes (the noisy one through MeanFieldLinear's own product), bit for bit.
+    Taking the images in blocks (64: five blocks, the last one short; 299: a last block of one image)
+    it draws what those passes draw, in their order, gives their errors and leaves the generator
+    where they leave it."""
     net = mf.MFNet((784, 60, 40, 10), dtype=dtype).init_(0.05, 0.01, 0.0, generator=mf.generator(1))
     with torch.no_grad():
         for layer in net.layers:
@@ -125,12 +126,39 @@ def test_evaluate_shares_the_first_product_bit_for_bit(dtype, block):
         old = {"sampled": mf.analysis.error_rate(mf.layers.forward(net.sample_weights(g), x), y),
                "mf_noisy": mf.analysis.error_rate(net(x, noise=True, generator=g), y),
                "mf_mean": mf.analysis.error_rate(net(x, noise=False), y)}
-        eps = [torch.randn(300, w, generator=mf.generator(7), dtype=dtype) for w in net.widths[1:]]
-        in_blocks = [net(x[i:i + 64], eps=[e[i:i + 64] for e in eps]) for i in range(0, 300, 64)]
-        assert torch.equal(torch.cat(in_blocks), net(x, eps=eps))  # each image's logits: the same bits
     g_blocks = mf.generator(6)
     assert mf.evaluate(net, x, y, g_blocks, block=block) == old
     assert torch.equal(torch.rand(3, generator=g_blocks), torch.rand(3, generator=g))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_evaluate_default_blocks_give_the_logits_of_one_pass_bit_for_bit(threads):
+    """At the paper's shape and test-set size, the default blocks (1,000 images per thread) give
+    every image the logits of one pass over all 10,000, bit for bit: the three passes of evaluate,
+    block by block against all at once, with the same weights and noise."""
+    net = mf.MFNet((784, 100, 100, 10)).init_(0.05, 0.01, 0.0, generator=mf.generator(1))
+    with torch.no_grad():
+        for layer in net.layers:
+            layer.pi.uniform_(0, 1, generator=mf.generator(2))
+    x = torch.rand(10_000, 784, generator=mf.generator(3))
+    with mf.utils.num_threads(threads), torch.no_grad():
+        block = mf.analysis.EVAL_BLOCK_PER_THREAD * torch.get_num_threads()
+        rows = [slice(i, i + block) for i in range(0, len(x), block)]
+        weights = net.sample_weights(mf.generator(4))
+        eps = [torch.randn(len(x), w, generator=mf.generator(5)) for w in net.widths[1:]]
+        passes = {"sampled": lambda r: mf.layers.forward(weights, x[r]),
+                  "mf_noisy": lambda r: net(x[r], eps=[e[r] for e in eps], first=net.layers[0].mean_product(x[r])),
+                  "mf_mean": lambda r: net(x[r], noise=False, first=net.layers[0].mean_product(x[r]))}
+        for name, logits in passes.items():
+            assert torch.equal(torch.cat([logits(r) for r in rows]), logits(slice(None))), name
+
+
+def test_evaluate_refuses_a_block_of_no_images_and_takes_an_empty_set():
+    net = mf.MFNet((4, 3, 2)).init_(0.5, 0.01, 0.0, generator=mf.generator(1))
+    x, y = torch.rand(5, 4), torch.zeros(5, dtype=torch.long)
+    with pytest.raises(ValueError, match="block must be a positive number of images, got 0"):
+        mf.evaluate(net, x, y, block=0)
+    assert all(math.isnan(v) for v in mf.evaluate(net, x[:0], y[:0]).values())
 
 
 def test_entropy_does_not_depend_on_chunk():

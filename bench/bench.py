@@ -225,6 +225,13 @@ def sweep_speedup(n_runs: int = 4, epochs: int | None = None, repeats: int = 2) 
             "workers": workers, "best_workers": best, "repeats": repeats, "fresh_processes": True}
 
 
+def add_sweep(out: dict, **kwargs) -> None:
+    """Measure :func:`sweep_speedup` (``kwargs``) into ``out``: 'sweep', and 'sweep_speedup', that
+    of the best worker count."""
+    out["sweep"] = sweep_speedup(**kwargs)
+    out["sweep_speedup"] = out["sweep"]["workers"][out["sweep"]["best_workers"]]["speedup"]
+
+
 def markdown(out) -> str:
     """The benchmark block of docs/performance.md, written from the measured numbers."""
     st, t, f, rr = out["steps_s"], out["threads"], out.get("floor"), out["ratio_rounds"]
@@ -385,9 +392,7 @@ def main():
         mf.layer_entropies(net5.state(), n_mc=100, generator=mf.generator(4))
         out["entropy_s"], out["entropy_peak_rss_growth_mib"] = time.perf_counter() - t, rss_mib() - r0
     if dev.type == "cpu":
-        out["sweep"] = sweep_speedup(epochs=5 if args.quick else None,
-                                     repeats=1 if args.quick else args.sweep_repeats)
-        out["sweep_speedup"] = out["sweep"]["workers"][out["sweep"]["best_workers"]]["speedup"]
+        add_sweep(out, epochs=5 if args.quick else None, repeats=1 if args.quick else args.sweep_repeats)
     target = Path(__file__).with_name("results.json" if dev.type == "cpu" else "results-cuda.json")
     if not args.quick:
         target.write_text(json.dumps(out, indent=1) + "\n")
@@ -424,8 +429,7 @@ def only_sweep(repeats: int) -> None:
     (the docs' table is rewritten by the next full ``make bench``)."""
     target = Path(__file__).with_name("results.json")
     out = json.loads(target.read_text()) if target.is_file() else {}
-    out["sweep"] = sweep_speedup(repeats=repeats)
-    out["sweep_speedup"] = out["sweep"]["workers"][out["sweep"]["best_workers"]]["speedup"]
+    add_sweep(out, repeats=repeats)
     target.write_text(json.dumps(out, indent=1) + "\n")
     print_sweep(out["sweep"])
     print(f"sweep_speedup {out['sweep_speedup']:.3f} (written to {target})")

@@ -54,7 +54,7 @@ def evaluate(net, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator |
         raise ValueError(f"evaluate: block must be a positive number of images, got {block}")
     rows = [slice(i, i + block) for i in range(0, n, block)] or [slice(0, 0)]
     if isinstance(net, PlainNet):
-        e = _percent_wrong([net(x[r]) for r in rows], y)
+        e = error_rate(torch.cat([net(x[r]) for r in rows]), y)
         return {"sampled": e, "mf_noisy": e, "mf_mean": e}
     weights = net.sample_weights(generator)
     eps = [x.new_empty((n, width)).normal_(generator=generator) for width in net.widths[1:]]
@@ -64,12 +64,7 @@ def evaluate(net, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator |
         logits["sampled"].append(forward(weights, x[r]))
         logits["mf_noisy"].append(net(x[r], eps=[e[r] for e in eps], first=first))
         logits["mf_mean"].append(net(x[r], noise=False, first=first))
-    return {k: _percent_wrong(v, y) for k, v in logits.items()}
-
-
-def _percent_wrong(blocks: list[torch.Tensor], y: torch.Tensor) -> float:
-    """:func:`error_rate` of logits that come in blocks of rows, the same arithmetic as on all at once."""
-    return 100.0 * (torch.cat([z.argmax(dim=-1) for z in blocks]) != y).double().mean().item()
+    return {k: error_rate(torch.cat(v), y) for k, v in logits.items()}
 
 
 def categories(pi: torch.Tensor, xi: torch.Tensor, tol: float = 0.0) -> torch.Tensor:

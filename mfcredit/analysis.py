@@ -15,7 +15,7 @@ from bisect import bisect_left
 
 import torch
 
-from .layers import forward, sample_weights
+from .layers import forward, linear, mean_field_forward, sample_weights
 from .model import PlainNet
 
 VIP, UIP, VARIABLE = 0, 1, 2
@@ -44,9 +44,11 @@ def evaluate(net, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator |
     difference (make bench, evaluation row). The draws (the sub-network, then the noise of every
     layer for all of x) are made first, in the order of one pass over all of x, so the errors are
     those of that pass up to rounding in the products; with the default blocks of 10,000 images,
-    on 1 and 2 threads, every image's logits are the same bits (tests/test_analysis.py). The two
-    mean-field passes share the first layer's product s x mu^T, computed once (the largest product
-    of the evaluation); the errors are those of two separate passes."""
+    on 1 and 2 threads, every image's logits are the same bits (tests/test_analysis.py). The
+    mean-field passes run on the weight terms mu and var computed once for all blocks
+    (:func:`mfcredit.layers.mean_field_forward`), and share the first layer's product s x mu^T,
+    computed once per block (the largest product of the evaluation); the errors are those of two
+    separate passes of ``net``."""
     n = len(x)
     if block is None:
         block = EVAL_BLOCK_PER_THREAD * torch.get_num_threads() if x.device.type == "cpu" else max(n, 1)
@@ -58,12 +60,14 @@ def evaluate(net, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator |
         return {"sampled": e, "mf_noisy": e, "mf_mean": e}
     weights = net.sample_weights(generator)
     eps = [x.new_empty((n, width)).normal_(generator=generator) for width in net.widths[1:]]
+    terms = net.field_terms()  # computed once for all blocks
     logits = {"sampled": [], "mf_noisy": [], "mf_mean": []}
     for r in rows:
-        first = net.layers[0].mean_product(x[r])
+        mu, _, s = terms[0]
+        first = linear(x[r], mu).mul_(s)
         logits["sampled"].append(forward(weights, x[r]))
-        logits["mf_noisy"].append(net(x[r], eps=[e[r] for e in eps], first=first))
-        logits["mf_mean"].append(net(x[r], noise=False, first=first))
+        logits["mf_noisy"].append(mean_field_forward(terms, x[r], [e[r] for e in eps], first))
+        logits["mf_mean"].append(mean_field_forward(terms, x[r], None, first))
     return {k: error_rate(torch.cat(v), y) for k, v in logits.items()}
 
 

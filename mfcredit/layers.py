@@ -10,9 +10,12 @@ A layer keeps the three in one trainable tensor ``theta`` of shape (3, n_out, n_
 stacked, so the optimiser sees one tensor per layer, like a plain network; ``layer.pi``, ``layer.m``
 and ``layer.xi`` are views of it. There is no bias; every pre-activation is scaled by 1/sqrt(n_in).
 
-    sample_weights(pi, m, xi, n)   draw weight matrices from P(w)
-    forward(weights, x)            run the network with those (ordinary) weights
-    feedforward(x, layers)         the layer loop both of them, and every network class, share
+    sample_weights(pi, m, xi, n)    draw weight matrices from P(w)
+    forward(weights, x)             run the network with those (ordinary) weights
+    feedforward(x, layers)          the layer loop both of them, and every network class, share
+    field_terms(theta)              a layer's weight terms: mu, var, and what gBP keeps
+    mean_field(a, mu, var, eps, s)  one layer's noisy mean-field pre-activation (MeanFieldLinear's forward)
+    mean_field_forward(terms, x)    the mean-field network on weight terms computed once (evaluation)
 """
 from __future__ import annotations
 
@@ -87,6 +90,48 @@ def forward(weights: Sequence[torch.Tensor], x: torch.Tensor, collect: list | No
     return feedforward(x, [lambda a, w=w: linear(a, w) / math.sqrt(w.shape[-1]) for w in weights], collect)
 
 
+def field_terms(theta: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The weight terms of a mean-field layer, theta (3, n_out, n_in) = (pi, m, xi) stacked:
+    (m, q, mu, pim, w, var), each (n_out, n_in), with q = 1 - pi, mu = q m, pim = pi m,
+    w = xi + pi m^2 and var = q w (:func:`moments`' variance, in the order of operations training
+    uses). They depend on the weights only: a pass over many blocks of inputs computes them once."""
+    pi, m, xi = theta.unbind(0)
+    q = 1 - pi
+    pim = pi * m
+    w = torch.addcmul(xi, pim, m)
+    return m, q, q * m, pim, w, q * w
+
+
+def mean_field(a: torch.Tensor, mu: torch.Tensor, var: torch.Tensor, eps: torch.Tensor, s: float,
+               G: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One layer's noisy mean-field pre-activation, z = G + sqrt(Delta) eps: a (B, n_in), mu and var
+    (n_out, n_in) from :func:`field_terms`, eps (B, n_out), s = 1/sqrt(n_in); ``G``: s a mu^T if
+    already computed. Returns (z, a^2, r = eps / sqrt(Delta + 1e-20)), the last two for gBP
+    (:class:`MeanFieldLinear`, whose forward this is)."""
+    a2 = a * a
+    if G is None:
+        G = linear(a, mu).mul_(s)
+    var_z = linear(a2, var).mul_(s * s).add_(SQRT_EPS)
+    r = torch.rsqrt(var_z).mul_(eps)
+    return torch.addcmul(G, var_z, r), a2, r
+
+
+def mean_field_forward(terms: Sequence[tuple], x: torch.Tensor, eps: Sequence[torch.Tensor] | None = None,
+                       first: torch.Tensor | None = None) -> torch.Tensor:
+    """Logits of a mean-field network whose weight terms were computed beforehand: ``terms`` holds
+    (mu, var, s) per layer (:func:`field_terms`, s = 1/sqrt(n_in)); with ``eps`` (one (B, N_l)
+    tensor per layer) the noisy pass, without it the eps = 0 pass; ``first``: the first layer's
+    s x mu^T if already computed. x (B, N_0) -> (B, N_L). The same bits as the network's own
+    forward (``MFNet.forward``), without recomputing the weight terms for every block of x or
+    recording anything for autograd (tests/test_layers.py): the evaluation's form."""
+    def layer(l, mu, var, s):
+        G = first if l == 0 else None
+        if eps is not None:
+            return lambda a: mean_field(a, mu, var, eps[l], s, G)[0]
+        return (lambda a: G) if G is not None else (lambda a: linear(a, mu).mul_(s))
+    return feedforward(x, [layer(l, *t) for l, t in enumerate(terms)])
+
+
 class MeanFieldLinear(torch.autograd.Function):
     """z = G + sqrt(Delta) * eps with its gradient, gBP, written out in closed form.
 
@@ -109,18 +154,8 @@ class MeanFieldLinear(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, a, theta, eps, s, G=None):
-        pi, m, xi = theta.unbind(0)
-        q = 1 - pi
-        mu = q * m
-        pim = pi * m
-        w = torch.addcmul(xi, pim, m)
-        var = q * w
-        a2 = a * a
-        if G is None:
-            G = linear(a, mu).mul_(s)
-        var_z = linear(a2, var).mul_(s * s).add_(SQRT_EPS)
-        r = torch.rsqrt(var_z).mul_(eps)
-        z = torch.addcmul(G, var_z, r)
+        m, q, mu, pim, w, var = field_terms(theta)
+        z, a2, r = mean_field(a, mu, var, eps, s, G)
         ctx.save_for_backward(a, a2, m, q, mu, pim, w, var, r)
         ctx.s = s
         return z

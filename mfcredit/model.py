@@ -14,7 +14,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .layers import PlainLayer, SpikeSlabLayer, feedforward, sample_weights
+from .layers import PlainLayer, SpikeSlabLayer, feedforward, field_terms, sample_weights
 
 KEYS = ("pi", "m", "xi")
 
@@ -90,6 +90,17 @@ class MFNet(_Net):
         """Decoupled weight decay (the 'W' of AdamW): m, xi (and pi if ``include_pi``) <- factor * them."""
         for layer in self.layers:
             (layer.theta if include_pi else layer.theta[1:]).mul_(factor)
+
+    @torch.no_grad()
+    def field_terms(self) -> list[tuple[torch.Tensor, torch.Tensor, float]]:
+        """(mu, var, s) of every layer (:func:`mfcredit.layers.field_terms`; s = 1/sqrt(N_{l-1})):
+        what :func:`mfcredit.layers.mean_field_forward` takes to run this network, as it is now,
+        on many blocks of inputs."""
+        terms = []
+        for layer in self.layers:
+            _, _, mu, _, _, var = field_terms(layer.theta)
+            terms.append((mu, var, layer.scale))
+        return terms
 
     @torch.no_grad()
     def sample_weights(self, generator=None) -> list[torch.Tensor]:

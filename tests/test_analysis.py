@@ -146,9 +146,11 @@ def test_evaluate_default_blocks_give_the_logits_of_one_pass_bit_for_bit(threads
         rows = [slice(i, i + block) for i in range(0, len(x), block)]
         weights = net.sample_weights(mf.generator(4))
         eps = [torch.randn(len(x), w, generator=mf.generator(5)) for w in net.widths[1:]]
+        terms = net.field_terms()
+        first = lambda r: mf.layers.linear(x[r], terms[0][0]).mul_(terms[0][2])  # noqa: E731
         passes = {"sampled": lambda r: mf.layers.forward(weights, x[r]),
-                  "mf_noisy": lambda r: net(x[r], eps=[e[r] for e in eps], first=net.layers[0].mean_product(x[r])),
-                  "mf_mean": lambda r: net(x[r], noise=False, first=net.layers[0].mean_product(x[r]))}
+                  "mf_noisy": lambda r: mf.layers.mean_field_forward(terms, x[r], [e[r] for e in eps], first(r)),
+                  "mf_mean": lambda r: mf.layers.mean_field_forward(terms, x[r], None, first(r))}
         for name, logits in passes.items():
             assert torch.equal(torch.cat([logits(r) for r in rows]), logits(slice(None))), name
 

@@ -1,11 +1,13 @@
 """The spike-and-slab layer: finite and equal to the autograd reference for any shape and any
-parameters on or inside the boundary (hypothesis), sampling on the boundaries, the projection."""
+parameters on or inside the boundary (hypothesis), the network run on weight terms computed once,
+sampling on the boundaries, the projection."""
+import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mfcredit as mf
-from mfcredit.layers import SQRT_EPS, SpikeSlabLayer
+from mfcredit.layers import SQRT_EPS, SpikeSlabLayer, mean_field_forward
 
 #: 300 examples per property, the same ones on every run (derandomize): CI is reproducible.
 SETTINGS = settings(max_examples=300, deadline=None, derandomize=True, database=None,
@@ -52,6 +54,29 @@ def test_layer_is_finite_and_matches_the_reference(n_in, n_out, batch, pi_mode, 
     assert (z.detach() - ref).abs().max().item() <= tol
     if pi_mode == "one":  # every connection absent: z is the 1e-10 eps of the regulariser alone
         assert torch.allclose(z.detach(), 1e-10 * eps, rtol=1e-5, atol=0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_the_network_on_weight_terms_computed_once_gives_its_own_logits_bit_for_bit(dtype):
+    """mean_field_forward on net.field_terms() (what evaluate runs, block by block) gives the logits
+    of the network's own forward, through MeanFieldLinear, bit for bit: the noisy pass with the same
+    eps and the eps = 0 pass, each with and without the first layer's product given, with pi on
+    {0, 1/2, 1} and some xi = 0 (Delta = 0 reached); and it records nothing for autograd."""
+    net = mf.MFNet((30, 20, 15, 5), dtype=dtype)
+    g = torch.Generator().manual_seed(0)
+    for layer in net.layers:
+        _fill(layer, g, "mixed", "uniform", 1.0)
+        with torch.no_grad():
+            layer.xi[:, ::3] = 0.0
+    x = torch.rand(40, 30, generator=g, dtype=dtype)
+    eps = [torch.randn(40, w, generator=g, dtype=dtype) for w in net.widths[1:]]
+    terms = net.field_terms()
+    noisy, mean = net(x, eps=eps).detach(), net(x, noise=False).detach()
+    for first in (None, net.layers[0].mean_product(x).detach()):
+        assert torch.equal(mean_field_forward(terms, x, eps, first), noisy)
+        assert torch.equal(mean_field_forward(terms, x, None, first), mean)
+    assert not mean_field_forward(terms, x, eps).requires_grad
+    assert not (noisy == mean).all()  # the noise is there
 
 
 def test_sampling_on_the_boundaries():

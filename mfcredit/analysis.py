@@ -15,7 +15,7 @@ from bisect import bisect_left
 
 import torch
 
-from .layers import forward, linear, mean_field_forward, sample_weights
+from .layers import forward, mean_field_forward, mean_product, sample_weights
 from .model import PlainNet
 
 VIP, UIP, VARIABLE = 0, 1, 2
@@ -48,7 +48,7 @@ def evaluate(net, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator |
     mean-field passes run on the weight terms mu and var computed once for all blocks
     (:func:`mfcredit.layers.mean_field_forward`), and share the first layer's product s x mu^T,
     computed once per block (the largest product of the evaluation); the errors are those of two
-    separate passes of ``net``."""
+    separate passes of ``net`` (tests/test_analysis.py)."""
     n = len(x)
     if block is None:
         block = EVAL_BLOCK_PER_THREAD * torch.get_num_threads() if x.device.type == "cpu" else max(n, 1)
@@ -60,11 +60,11 @@ def evaluate(net, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator |
         return {"sampled": e, "mf_noisy": e, "mf_mean": e}
     weights = net.sample_weights(generator)
     eps = [x.new_empty((n, width)).normal_(generator=generator) for width in net.widths[1:]]
-    terms = net.field_terms()  # computed once for all blocks
+    terms = net.mean_field_terms()  # computed once for all blocks
+    mu, _, s = terms[0]
     logits = {"sampled": [], "mf_noisy": [], "mf_mean": []}
     for r in rows:
-        mu, _, s = terms[0]
-        first = linear(x[r], mu).mul_(s)
+        first = mean_product(x[r], mu, s)
         logits["sampled"].append(forward(weights, x[r]))
         logits["mf_noisy"].append(mean_field_forward(terms, x[r], [e[r] for e in eps], first))
         logits["mf_mean"].append(mean_field_forward(terms, x[r], None, first))

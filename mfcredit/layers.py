@@ -14,6 +14,7 @@ and ``layer.xi`` are views of it. There is no bias; every pre-activation is scal
     forward(weights, x)             run the network with those (ordinary) weights
     feedforward(x, layers)          the layer loop both of them, and every network class, share
     field_terms(theta)              a layer's weight terms: mu, var, and what gBP keeps
+    mean_product(a, mu, s)          G = s a mu^T, the pre-activation of the mean network (eps = 0)
     mean_field(a, mu, var, eps, s)  one layer's noisy mean-field pre-activation (MeanFieldLinear's forward)
     mean_field_forward(terms, x)    the mean-field network on weight terms computed once (evaluation)
 """
@@ -102,41 +103,48 @@ def field_terms(theta: torch.Tensor) -> tuple[torch.Tensor, ...]:
     return m, q, q * m, pim, w, q * w
 
 
+def mean_product(a: torch.Tensor, mu: torch.Tensor, s: float) -> torch.Tensor:
+    """G = s a mu^T, (B, n_out), for a (B, n_in) and mu (n_out, n_in): the pre-activation of the mean
+    network (eps = 0), and the mean of the noisy one."""
+    return linear(a, mu).mul_(s)
+
+
 def mean_field(a: torch.Tensor, mu: torch.Tensor, var: torch.Tensor, eps: torch.Tensor, s: float,
                G: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """One layer's noisy mean-field pre-activation, z = G + sqrt(Delta) eps: a (B, n_in), mu and var
-    (n_out, n_in) from :func:`field_terms`, eps (B, n_out), s = 1/sqrt(n_in); ``G``: s a mu^T if
-    already computed. Returns (z, a^2, r = eps / sqrt(Delta + 1e-20)), the last two for gBP
-    (:class:`MeanFieldLinear`, whose forward this is)."""
+    """One layer's noisy mean-field pre-activation, z = G + sqrt(Delta + 1e-20) eps: a (B, n_in), mu
+    and var (n_out, n_in) from :func:`field_terms`, eps (B, n_out), s = 1/sqrt(n_in); ``G``:
+    :func:`mean_product` of this ``a`` if already computed. Returns (z, a^2, r = eps / sqrt(Delta +
+    1e-20)), the last two for gBP (:class:`MeanFieldLinear`, whose forward this is)."""
     a2 = a * a
     if G is None:
-        G = linear(a, mu).mul_(s)
+        G = mean_product(a, mu, s)
     var_z = linear(a2, var).mul_(s * s).add_(SQRT_EPS)
     r = torch.rsqrt(var_z).mul_(eps)
     return torch.addcmul(G, var_z, r), a2, r
 
 
+@torch.no_grad()
 def mean_field_forward(terms: Sequence[tuple], x: torch.Tensor, eps: Sequence[torch.Tensor] | None = None,
                        first: torch.Tensor | None = None) -> torch.Tensor:
-    """Logits of a mean-field network whose weight terms were computed beforehand: ``terms`` holds
-    (mu, var, s) per layer (:func:`field_terms`, s = 1/sqrt(n_in)); with ``eps`` (one (B, N_l)
-    tensor per layer) the noisy pass, without it the eps = 0 pass; ``first``: the first layer's
-    s x mu^T if already computed. x (B, N_0) -> (B, N_L). The same bits as the network's own
-    forward (``MFNet.forward``), without recomputing the weight terms for every block of x or
-    recording anything for autograd (tests/test_layers.py): the evaluation's form."""
+    """Logits of a mean-field network whose weight terms were computed beforehand, without
+    gradients: ``terms`` holds (mu, var, s) per layer (:meth:`mfcredit.MFNet.mean_field_terms`);
+    with ``eps`` (one (B, N_l) tensor per layer) the noisy pass, with ``eps=None`` the eps = 0 pass
+    (not fresh noise, as in ``MFNet.forward``); ``first``: :func:`mean_product` of the first layer
+    for this x if already computed. x (B, N_0) -> (B, N_L). The same bits as ``MFNet.forward``
+    (tests/test_layers.py), without recomputing the weight terms for every block of x: the
+    evaluation's form."""
     def layer(l, mu, var, s):
         G = first if l == 0 else None
         if eps is not None:
             return lambda a: mean_field(a, mu, var, eps[l], s, G)[0]
-        return (lambda a: G) if G is not None else (lambda a: linear(a, mu).mul_(s))
+        return (lambda a: G) if G is not None else (lambda a: mean_product(a, mu, s))
     return feedforward(x, [layer(l, *t) for l, t in enumerate(terms)])
 
 
 class MeanFieldLinear(torch.autograd.Function):
     """z = G + sqrt(Delta) * eps with its gradient, gBP, written out in closed form.
 
-    Shapes: a (B, n_in), theta (3, n_out, n_in), eps (B, n_out) -> z (B, n_out); ``G``, if given,
-    is s a mu^T already computed for this ``a`` (evaluation shares it with the eps = 0 pass).
+    Shapes: a (B, n_in), theta (3, n_out, n_in), eps (B, n_out) -> z (B, n_out).
     With mu = (1 - pi) m, w = xi + pi m^2, var = (1 - pi) w and s = 1/sqrt(n_in):
         G = s a mu^T,   var_z = s^2 a^2 var^T + 1e-20 (= Delta + 1e-20),   r = eps / sqrt(var_z),
         z = G + var_z r.
@@ -153,9 +161,9 @@ class MeanFieldLinear(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, a, theta, eps, s, G=None):
+    def forward(ctx, a, theta, eps, s):
         m, q, mu, pim, w, var = field_terms(theta)
-        z, a2, r = mean_field(a, mu, var, eps, s, G)
+        z, a2, r = mean_field(a, mu, var, eps, s)
         ctx.save_for_backward(a, a2, m, q, mu, pim, w, var, r)
         ctx.s = s
         return z
@@ -176,7 +184,7 @@ class MeanFieldLinear(torch.autograd.Function):
         g_a = None
         if ctx.needs_input_grad[0]:
             g_a = torch.addcmul(gG @ mu, a, gV @ var, value=2.0)
-        return g_a, grad, None, None, None
+        return g_a, grad, None, None
 
 
 class PlainLinear(torch.autograd.Function):
@@ -238,15 +246,14 @@ class SpikeSlabLayer(nn.Module):
 
     def mean_product(self, a: torch.Tensor) -> torch.Tensor:
         """G = s a mu^T, shape (B, n_out): the pre-activation of the mean network (eps = 0)."""
-        return self.scale * linear(a, (1 - self.pi) * self.m)
+        return mean_product(a, (1 - self.pi) * self.m, self.scale)
 
-    def forward(self, a: torch.Tensor, eps: torch.Tensor | None = None, G: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, a: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
         """Mean-field pre-activation z = G + sqrt(Delta) * eps, shape (B, n_out), by
-        :class:`MeanFieldLinear`. ``eps`` has shape (B, n_out); ``None`` means eps = 0 (the mean network).
-        ``G``: :meth:`mean_product` of this ``a`` if already computed (the result is the same, bit for bit)."""
+        :class:`MeanFieldLinear`. ``eps`` has shape (B, n_out); ``None`` means eps = 0 (the mean network)."""
         if eps is None:  # the mean network: no need for Delta
-            return self.mean_product(a) if G is None else G
-        return MeanFieldLinear.apply(a, self.theta, eps, self.scale, G)
+            return self.mean_product(a)
+        return MeanFieldLinear.apply(a, self.theta, eps, self.scale)
 
     def extra_repr(self) -> str:
         return f"n_in={self.n_in}, n_out={self.n_out}"

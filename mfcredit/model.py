@@ -57,19 +57,15 @@ class MFNet(_Net):
         return self
 
     def forward(self, x: torch.Tensor, noise: bool = True, generator: torch.Generator | None = None,
-                eps: Sequence[torch.Tensor] | None = None, collect: list | None = None,
-                first: torch.Tensor | None = None) -> torch.Tensor:
+                eps: Sequence[torch.Tensor] | None = None, collect: list | None = None) -> torch.Tensor:
         """Mean-field forward of x (B, N_0) -> logits (B, N_L). ``eps`` (one (B, N_l) tensor per
         layer) overrides the fresh noise, drawn layer by layer from ``generator``; ``noise=False``
-        sets eps = 0. ``collect``, if a list, receives every layer's pre-activation. ``first``: the
-        first layer's mean product s x mu^T (``net.layers[0].mean_product(x)``) if already computed,
-        so the noisy and eps = 0 passes over the same x share it (same result, bit for bit)."""
+        sets eps = 0. ``collect``, if a list, receives every layer's pre-activation."""
         if eps is None and noise:
             eps = [x.new_empty(x.shape[:-1] + (n,)).normal_(generator=generator) for n in self.widths[1:]]
         if eps is None:
             eps = [None] * len(self.layers)
-        Gs = [first] + [None] * (len(self.layers) - 1)
-        return feedforward(x, [partial(layer, eps=e, G=G) for layer, e, G in zip(self.layers, eps, Gs)], collect)
+        return feedforward(x, [partial(layer, eps=e) for layer, e in zip(self.layers, eps)], collect)
 
     @torch.no_grad()
     def preactivations(self, x: torch.Tensor, noise: bool = True, generator=None) -> list[torch.Tensor]:
@@ -92,10 +88,10 @@ class MFNet(_Net):
             (layer.theta if include_pi else layer.theta[1:]).mul_(factor)
 
     @torch.no_grad()
-    def field_terms(self) -> list[tuple[torch.Tensor, torch.Tensor, float]]:
-        """(mu, var, s) of every layer (:func:`mfcredit.layers.field_terms`; s = 1/sqrt(N_{l-1})):
-        what :func:`mfcredit.layers.mean_field_forward` takes to run this network, as it is now,
-        on many blocks of inputs."""
+    def mean_field_terms(self) -> list[tuple[torch.Tensor, torch.Tensor, float]]:
+        """(mu, var, s) of every layer as it is now (mean and variance of its weights, as
+        :func:`mfcredit.layers.field_terms` computes them; s = 1/sqrt(N_{l-1})): what
+        :func:`mfcredit.layers.mean_field_forward` takes to run the network on many blocks of inputs."""
         terms = []
         for layer in self.layers:
             _, _, mu, _, _, var = field_terms(layer.theta)

@@ -116,9 +116,11 @@ def _start_worker(parent: int) -> None:
     otherwise leave its workers behind for good, blocked on sending a result that nobody reads,
     each holding a trained network's memory."""
     gc.disable()
-    import torch._dynamo  # noqa: F401  (what the first optimiser step imports)
-    gc.freeze()
-    gc.enable()
+    try:
+        import torch._dynamo  # noqa: F401  (what the first optimiser step imports)
+        gc.freeze()
+    finally:
+        gc.enable()
 
     def watch():
         while os.getppid() == parent:

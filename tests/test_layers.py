@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mfcredit as mf
-from mfcredit.layers import SQRT_EPS, SpikeSlabLayer, mean_field_forward
+from mfcredit.layers import SQRT_EPS, SpikeSlabLayer, field_terms, mean_field_forward, mean_product
 
 #: 300 examples per property, the same ones on every run (derandomize): CI is reproducible.
 SETTINGS = settings(max_examples=300, deadline=None, derandomize=True, database=None,
@@ -58,25 +58,35 @@ def test_layer_is_finite_and_matches_the_reference(n_in, n_out, batch, pi_mode, 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_the_network_on_weight_terms_computed_once_gives_its_own_logits_bit_for_bit(dtype):
-    """mean_field_forward on net.field_terms() (what evaluate runs, block by block) gives the logits
-    of the network's own forward, through MeanFieldLinear, bit for bit: the noisy pass with the same
-    eps and the eps = 0 pass, each with and without the first layer's product given, with pi on
-    {0, 1/2, 1} and some xi = 0 (Delta = 0 reached); and it records nothing for autograd."""
+    """mean_field_forward on net.mean_field_terms() (what evaluate runs, block by block) gives the
+    logits of the network's own forward, through MeanFieldLinear, bit for bit: the noisy pass with
+    the same eps and the eps = 0 pass, each with and without the first layer's product given, with
+    pi on {0, 1/2, 1} and units whose every connection is absent (Delta = 0). A first product that
+    is given reaches the logits; and nothing is recorded for autograd, even from terms that are."""
     net = mf.MFNet((30, 20, 15, 5), dtype=dtype)
     g = torch.Generator().manual_seed(0)
     for layer in net.layers:
         _fill(layer, g, "mixed", "uniform", 1.0)
         with torch.no_grad():
-            layer.xi[:, ::3] = 0.0
+            layer.pi[:2] = 1.0  # two units per layer with no connection: G = 0 and Delta = 0
     x = torch.rand(40, 30, generator=g, dtype=dtype)
     eps = [torch.randn(40, w, generator=g, dtype=dtype) for w in net.widths[1:]]
-    terms = net.field_terms()
-    noisy, mean = net(x, eps=eps).detach(), net(x, noise=False).detach()
-    for first in (None, net.layers[0].mean_product(x).detach()):
-        assert torch.equal(mean_field_forward(terms, x, eps, first), noisy)
-        assert torch.equal(mean_field_forward(terms, x, None, first), mean)
-    assert not mean_field_forward(terms, x, eps).requires_grad
-    assert not (noisy == mean).all()  # the noise is there
+    zs = []
+    noisy, mean = net(x, eps=eps, collect=zs).detach(), net(x, noise=False).detach()
+    for z, e in zip(zs, eps):  # Delta = 0 reached: z is the 1e-10 eps of the regulariser alone
+        assert torch.allclose(z[:, :2].detach(), 1e-10 * e[:, :2], rtol=1e-5, atol=0)
+    terms = net.mean_field_terms()
+    first = mean_product(x, terms[0][0], terms[0][2])
+    for given in (None, first):
+        assert torch.equal(mean_field_forward(terms, x, eps, given), noisy)
+        assert torch.equal(mean_field_forward(terms, x, None, given), mean)
+    assert not torch.equal(mean_field_forward(terms, x, None, first + 1), mean)
+    assert not torch.equal(noisy, mean)  # the noise is there
+    recorded = []
+    for layer in net.layers:  # theta requires grad: these terms carry a graph
+        _, _, mu, _, _, var = field_terms(layer.theta)
+        recorded.append((mu, var, layer.scale))
+    assert recorded[0][0].requires_grad and not mean_field_forward(recorded, x, eps).requires_grad
 
 
 def test_sampling_on_the_boundaries():

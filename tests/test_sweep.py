@@ -1,6 +1,7 @@
 """mf.sweep: runs trained in worker processes (loky, or a Dask cluster) are the sequential runs bit
 for bit; a duplicate is trained once; a crashed worker loses no finished run; a damaged entry is
-recomputed; a killed process leaves no worker pool behind; the bar goes where MFCREDIT_PROGRESS says."""
+recomputed; a killed process leaves no worker pool behind; a worker starts with its imports frozen;
+the bar goes where MFCREDIT_PROGRESS says."""
 import contextlib
 import importlib
 import os
@@ -193,6 +194,16 @@ def test_workers_exit_when_the_process_that_started_them_is_killed(tmp_path):
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(child.pid, signal.SIGKILL)
+
+
+def test_a_worker_starts_with_its_imports_frozen_and_the_collector_on():
+    """The worker initializer imports with the collector off and freezes what it imported; the
+    collector is back on afterwards (the runs' own garbage is still collected)."""
+    code = ("import gc, os; from mfcredit.sweep import _start_worker; _start_worker(os.getppid()); "
+            "print(gc.isenabled(), gc.get_freeze_count())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    enabled, frozen = done.stdout.split()
+    assert enabled == "True" and int(frozen) > 100_000
 
 
 def test_jobs_and_progress_settings(monkeypatch):

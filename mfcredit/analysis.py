@@ -47,7 +47,7 @@ def evaluate(net, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator |
     on 1 and 2 threads, every image's logits are the same bits (tests/test_analysis.py). The
     mean-field passes run on the weight terms mu and var computed once for all blocks
     (:func:`mfcredit.layers.mean_field_forward`), and share the first layer's product s x mu^T,
-    computed once per block (the largest product of the evaluation); the errors are those of two
+    computed once per block (the largest product of the evaluation); the errors are those of
     separate passes of ``net`` (tests/test_analysis.py)."""
     n = len(x)
     if block is None:
@@ -61,14 +61,19 @@ def evaluate(net, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator |
     weights = net.sample_weights(generator)
     eps = [x.new_empty((n, width)).normal_(generator=generator) for width in net.widths[1:]]
     terms = net.mean_field_terms()  # computed once for all blocks
+    blocks = [_three_passes(weights, terms, eps, x, r) for r in rows]
+    return {k: error_rate(torch.cat([b[k] for b in blocks]), y) for k in blocks[0]}
+
+
+def _three_passes(weights, terms, eps, x, r) -> dict:
+    """evaluate's logits of the images x[r] (r a slice): the sub-network ``weights``, and the noisy
+    (``eps``, drawn for all of x) and eps = 0 mean-field passes on ``terms``, which share the first
+    layer's product."""
     mu, _, s = terms[0]
-    logits = {"sampled": [], "mf_noisy": [], "mf_mean": []}
-    for r in rows:
-        first = mean_product(x[r], mu, s)
-        logits["sampled"].append(forward(weights, x[r]))
-        logits["mf_noisy"].append(mean_field_forward(terms, x[r], [e[r] for e in eps], first))
-        logits["mf_mean"].append(mean_field_forward(terms, x[r], None, first))
-    return {k: error_rate(torch.cat(v), y) for k, v in logits.items()}
+    first = mean_product(x[r], mu, s)
+    return {"sampled": forward(weights, x[r]),
+            "mf_noisy": mean_field_forward(terms, x[r], [e[r] for e in eps], first),
+            "mf_mean": mean_field_forward(terms, x[r], None, first)}
 
 
 def categories(pi: torch.Tensor, xi: torch.Tensor, tol: float = 0.0) -> torch.Tensor:

@@ -142,12 +142,10 @@ def test_evaluate_default_blocks_give_the_logits_of_one_pass_bit_for_bit(threads
         weights = net.sample_weights(mf.generator(4))
         eps = [torch.randn(len(x), w, generator=mf.generator(5)) for w in net.widths[1:]]
         terms = net.mean_field_terms()
-        first = lambda r: mf.layers.mean_product(x[r], terms[0][0], terms[0][2])  # noqa: E731
-        passes = {"sampled": lambda r: mf.layers.forward(weights, x[r]),
-                  "mf_noisy": lambda r: mf.layers.mean_field_forward(terms, x[r], [e[r] for e in eps], first(r)),
-                  "mf_mean": lambda r: mf.layers.mean_field_forward(terms, x[r], None, first(r))}
-        for name, logits in passes.items():
-            assert torch.equal(torch.cat([logits(r) for r in rows]), logits(slice(None))), name
+        blocks = [mf.analysis._three_passes(weights, terms, eps, x, r) for r in rows]
+        at_once = mf.analysis._three_passes(weights, terms, eps, x, slice(None))
+        for name, logits in at_once.items():
+            assert torch.equal(torch.cat([b[name] for b in blocks]), logits), name
 
 
 def test_evaluate_refuses_a_block_of_no_images_and_takes_an_empty_set():

@@ -285,7 +285,7 @@ def markdown(out) -> str:
     ]
     sw = out.get("sweep")
     if sw:
-        per = ", ".join(f"{w} worker{'s' if int(w) > 1 else ''}: {v['speedup']:.2f}×" for w, v in sw["workers"].items())
+        per = ", ".join(f"{w} worker{'s' if int(w) > 1 else ''}: {v['speedup']:.3f}×" for w, v in sw["workers"].items())
         n, c = sw["sequential_threads"], max(int(w) for w in sw["workers"])
         ws = {str(w): v for w, v in sw["workers"].items()}
         # c workers of 1 thread do at most c runs in the time of one 1-thread run (the 1-worker sweep's
@@ -303,7 +303,7 @@ def markdown(out) -> str:
             bound += f"; {sw['best_workers']} workers within each turn: {', '.join(f'{v:.2f}×' for v in spread)}"
         rows.append(f"| sweep speed-up: {sw['runs']} paper-recipe runs ({sw['epochs']} epochs) in parallel workers of "
                     f"1 thread against one after another ({n} threads, {sw['sequential_s']:.1f} s){turns} "
-                    f"| **{out['sweep_speedup']:.2f}×** ({per}{bound}) |")
+                    f"| **{out['sweep_speedup']:.3f}×** ({per}{bound}) |")
     rows += [
         "",
         f"Machine: {out['machine']}; device {out['device']}; fastest thread count: {t}.",

@@ -74,14 +74,15 @@ def test_markdown_reports_the_sweep_speedup(bench):
         "sweep_speedup": 5 / 3.5,
     }
     # the 1-worker sweep (one thread) takes 7.0 s, the sequential runs on 2 threads 5.0 s: a run on 2 threads
-    # is 1.4x faster, so 2 workers of 1 thread do at most 2 / 1.4 = 1.43x the work
+    # is 1.4x faster, so 2 workers of 1 thread do at most 2 / 1.4 = 1.43x the work. The speed-up itself has
+    # three decimals: 1.296 must not print as 1.30
     assert "| sweep speed-up: 4 paper-recipe runs (5 epochs) in parallel workers of 1 thread against one after " \
-           "another (2 threads, 5.0 s) | **1.43×** (1 worker: 0.71×, 2 workers: 1.43×; at most 1.43× = " \
+           "another (2 threads, 5.0 s) | **1.429×** (1 worker: 0.714×, 2 workers: 1.429×; at most 1.43× = " \
            "2 × 5.0 s / 7.0 s, the same runs on 2 threads and on 1) |" in bench.markdown(out)
     out["sweep"]["workers"]["2"]["overhead_s"] = 1.5
     assert "on 2 threads and on 1; of the 3.5 s of 2 workers, 1.5 s start and close them) |" in bench.markdown(out)
     out["sweep"]["repeats"] = 2
-    assert "another (2 threads, 5.0 s); each time the best of 2 turns | **1.43×**" in bench.markdown(out)
+    assert "another (2 threads, 5.0 s); each time the best of 2 turns | **1.429×**" in bench.markdown(out)
     out["sweep"]["workers"]["2"]["per_turn"] = [1.25, 5 / 3.5]
     assert "1.5 s start and close them; 2 workers within each turn: 1.25×, 1.43×) |" in bench.markdown(out)
     out["sweep"]["fresh_processes"] = True

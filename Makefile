@@ -51,7 +51,7 @@ unit: $(STAMP)
 
 # JupyterLab and the built site in headless Chromium (tests/test_browser.py; skipped without Chromium)
 browser: site
-	$(PY) -m pytest -q -m browser tests
+	$(PY) -m pytest -q -rs -m browser tests
 
 # HTML pages of the README, the committed notebooks (not executed) and docs/ in build/site
 # (docs/site/conf.py). -E reads every page afresh (an incremental build keeps stale sidebars and

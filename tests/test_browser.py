@@ -30,7 +30,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 

@@ -201,8 +201,8 @@ def sweep_speedup(n_runs: int = 4, epochs: int | None = None, repeats: int = 2) 
     each), every setting in a fresh process that has imported mfcredit and loaded the data, as a notebook
     kernel has (:func:`time_setting`). Both put the runs into a fresh cache; each sweep starts its workers
     and closes them, as a notebook's sweep does, and that is counted, and so is the sequential runs'
-    own first-call cost (torch imports its compiler front end at the first optimiser step, in each
-    process that steps); ``overhead_s`` is the sweep's fixed cost alone: a sweep of w runs of one
+    own first-call cost (torch imports its compiler front end when a process builds its first
+    optimiser); ``overhead_s`` is the sweep's fixed cost alone: a sweep of w runs of one
     200-image epoch. The speed-up of w workers is sequential / sweep time, best of ``repeats``, the
     settings taking turns; ``per_turn``, the speed-up within each turn, shows its spread. Whole paper
     runs, as the book trains them: with short runs the fixed costs (starting workers, loading and
@@ -244,10 +244,11 @@ def markdown(out) -> str:
         f"| training step, 784-1000-1000-10, batch 500, {t} thread{'s' if t > 1 else ''} | {ms(st[f'gbp_wide_{t}t'])} | {ms(st[f'bp_wide_{t}t'])} | "
         f"**{out['ratio_wide']:.2f}** |",
     ]
-    for n in sorted(out["ratio_by_threads"]):
+    by_threads = {int(n): v for n, v in out["ratio_by_threads"].items()}  # str keys once read from results.json
+    for n in sorted(by_threads):
         if n != t:
             rows.append(f"| training step, paper shape, {n} thread{'s' if n > 1 else ''} | {ms(st[f'gbp_paper_{n}t'])} | "
-                        f"{ms(st[f'bp_paper_{n}t'])} | {out['ratio_by_threads'][n]:.2f} |")
+                        f"{ms(st[f'bp_paper_{n}t'])} | {by_threads[n]:.2f} |")
     if f:
         rows.append(f"| floor: the step's matrix products (+ noise draws), paper shape | {ms(f['mf_matmul_and_noise_s'])} | "
                     f"{ms(f['plain_matmul_s'])} | {f['ratio_floor']:.2f} × a plain step |")

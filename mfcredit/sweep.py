@@ -104,8 +104,8 @@ def _start_worker(parent: int) -> None:
     """Run in each loky worker as it starts.
 
     Its long-lived objects are frozen (``gc.freeze``): torch, and the compiler front end that
-    torch.optim imports at the first optimiser step anyway, are some 300,000 Python objects that
-    live as long as the worker. The cyclic collector then skips them, which matters at the worker's
+    torch.optim imports anyway when it builds an optimiser (``Optimizer.add_param_group``), are
+    some 300,000 Python objects that live as long as the worker. The cyclic collector then skips them, which matters at the worker's
     exit: the full collections over them are most of the time it takes to close the pool (the
     sweep's fixed cost, ``make bench``). The compiler front end is imported with the collector off:
     an import creates objects that stay, so its collections find nothing, and without them the
@@ -117,7 +117,7 @@ def _start_worker(parent: int) -> None:
     each holding a trained network's memory."""
     gc.disable()
     try:
-        import torch._dynamo  # noqa: F401  (what the first optimiser step imports)
+        import torch._dynamo  # noqa: F401  (what building an optimiser imports)
         gc.freeze()
     finally:
         gc.enable()

@@ -1,5 +1,7 @@
 """The benchmark's own arithmetic: block timing and the performance table (not the machine's speed)."""
 import importlib.util
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -115,3 +117,14 @@ def test_epoch_parts_finds_the_products_and_the_draws_in_the_profile(bench):
     assert parts["products"] > 0 and parts["random draws"] > 0
     assert parts["products"] + parts["random draws"] < parts["epoch"]
     assert parts["rest"] == pytest.approx(parts["epoch"] - parts["products"] - parts["random draws"])
+
+
+def test_the_committed_table_is_the_committed_results_file(bench):
+    """docs/performance.md's benchmark block is bench.markdown of bench/results.json as read from disk
+    (JSON keys are strings): the table carries exactly the committed numbers, and can be rewritten
+    from the file alone."""
+    root = Path(__file__).resolve().parents[1]
+    out = json.loads((root / "bench" / "results.json").read_text())
+    block = re.search(r"<!-- bench:start -->\n(.*?)<!-- bench:end -->", (root / "docs" / "performance.md").read_text(),
+                      flags=re.S).group(1)
+    assert block == bench.markdown(out).strip() + "\n"

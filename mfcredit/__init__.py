@@ -14,15 +14,20 @@
 
 The modules, from the bottom up: ``layers`` (the spike-and-slab law, the sampler, the forward
 pass, the layer with its gBP backward), ``model`` (the networks), ``gbp`` (gBP written out, and
-its autograd oracle), ``analysis`` and ``entropy`` (what the notebooks measure), ``pruning``
-(removing connections by credit or magnitude) and ``calibration`` (NLL, ECE, Brier, AUROC), ``config``,
+its autograd oracle), what the notebooks measure: ``evaluation`` (test errors three ways),
+``connections`` (VIP / UIP / variable, blank-pixel connections), ``ensemble`` (sampled
+sub-networks), ``perturbations`` (the target weight perturbation), ``entropy``, ``stats`` (over
+seeds, paired tests), ``pruning`` (removing connections by credit or magnitude) and
+``calibration`` (NLL, ECE, Brier, AUROC, temperature scaling), ``config``,
 ``data``, ``training`` (the loop), ``runs`` (a run's record, saving, checkpoints), ``cache``
 (train once, load afterwards), ``shipped`` (the trained runs data/runs holds), ``sweep`` (many runs in parallel worker processes; the function
 ``mf.sweep`` hides the module, which is ``sys.modules["mfcredit.sweep"]``), ``utils``, and
 ``nb`` / ``pipeline`` for the notebooks.
 """
-from .analysis import (absence, categories, category_fractions, dead_inputs, ensemble_study, evaluate,
-                       live_connections, perturbation)
+from .connections import absence, categories, category_fractions, dead_inputs, live_connections
+from .ensemble import ensemble_study
+from .evaluation import evaluate
+from .perturbations import perturbation
 from .cache import cached_train
 from .config import TrainConfig, recipe_2022, recipe_cifar10
 from .data import Data, load_dataset
@@ -34,7 +39,8 @@ from .runs import Run
 from .sweep import sweep
 from .training import train
 from .utils import default_threads, generator
-from . import analysis, calibration, data, layers, nb, pruning, shipped, utils  # noqa: E402,F401  (modules used as mf.analysis.*, mf.nb.*, ...)
+from . import (calibration, connections, data, ensemble, evaluation, layers, nb, perturbations,  # noqa: E402,F401
+               pruning, shipped, stats, utils)  # (modules used as mf.ensemble.*, mf.nb.*, ...)
 
 __version__ = "0.1.0"
 

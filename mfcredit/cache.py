@@ -27,8 +27,9 @@ from .training import train
 from .utils import REPO, default_threads, remove_leftovers
 
 #: Bump when a change to the package changes what training produces (or how entries are keyed).
-CACHE_VERSION = 4  # 2: closed-form backward (MeanFieldLinear), fused Adam; 3: thread count in the key;
-#                    4: denormals flushed to zero while training
+CACHE_VERSION = 5  # 2: closed-form backward (MeanFieldLinear), fused Adam; 3: thread count in the key;
+#                    4: denormals flushed to zero while training; 5: pi_max, the optimiser's lr and state,
+#                    validation and early stopping recorded
 
 
 def default_cache_dir() -> Path:

@@ -14,7 +14,12 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-DATASETS = ("mnist", "fashion-mnist", "cifar10")
+DATASETS = ("mnist", "fashion-mnist", "cifar10", "teacher")
+#: Validation images of the standard-BP baseline (:meth:`TrainConfig.bp_baseline`): the LAST ones of
+#: the training file, never trained on.
+N_VAL = 10_000
+#: Training examples in each data set's training file (the teacher's: its pool, mfcredit.planted).
+TRAIN_SIZES = {"mnist": 60_000, "fashion-mnist": 60_000, "cifar10": 50_000, "teacher": 60_000}
 METRICS = ("sampled", "mf_noisy", "mf_mean")
 
 
@@ -49,6 +54,18 @@ class TrainConfig:
     """Which of the three evaluations is the run's headline test error."""
     eval_every: int = 1
     """Evaluate the test set every this many epochs (the last epoch is always evaluated)."""
+    n_val: int = 0
+    """If > 0: after every epoch, the error on the LAST n_val images of the training file (never
+    trained on) is recorded ('val_error'), and the run keeps the parameters of its epoch of lowest
+    validation error (``Run.best``, early stopping; ``info['best_epoch']``)."""
+    dropout: float = 0.0
+    """Standard BP only: the probability that a hidden unit is dropped in a training step (inverted
+    dropout: kept units are scaled by 1 / (1 - dropout); evaluation uses the whole network)."""
+    noise_inputs: int = 0
+    """Planted irrelevant inputs: this many extra input pixels, appended to every image, drawn from
+    the marginal distribution of the real pixel values (:mod:`mfcredit.planted`); widths[0] counts them."""
+    redraw_noise: bool = False
+    """Draw the planted inputs of the training images anew at every epoch (no connection can use them)."""
     dtype: str = "float32"
 
     def __post_init__(self):
@@ -63,6 +80,12 @@ class TrainConfig:
     def replace(self, **changes) -> "TrainConfig":
         """A copy with some fields changed (validated)."""
         return dataclasses.replace(self, **changes)
+
+    def bp_baseline(self, **changes) -> "TrainConfig":
+        """The standard-BP baseline of this recipe: the same widths, data, initialisation of the means
+        and training loop, plain weights trained by backprop, recording its error on the last
+        :data:`N_VAL` training images every epoch (early stopping reads it); ``changes`` on top."""
+        return self.replace(**{"model": "bp", "n_val": N_VAL, **changes})
 
     def to_dict(self) -> dict:
         """Every field by name (what is saved in config.json and hashed into the cache key)."""
@@ -115,6 +138,7 @@ def _validate(c: TrainConfig) -> None:
         bad("init_pi", "must be in [0, 1]")
     if len(c.adam_betas) != 2 or not all(_is_num(b) and 0 <= b < 1 for b in c.adam_betas):
         bad("adam_betas", "must be two numbers in [0, 1)")
+    _validate_extras(c)
     for name in ("reset_adam_every_epoch", "decay_pi"):
         if not isinstance(getattr(c, name), bool):
             bad(name, "must be True or False (a bool, not a string)")
@@ -122,6 +146,25 @@ def _validate(c: TrainConfig) -> None:
         bad("test_metric", f"must be one of {METRICS}")
     if c.dtype not in ("float32", "float64"):
         bad("dtype", "must be 'float32' or 'float64'")
+
+
+def _validate_extras(c: TrainConfig) -> None:
+    """The fields of validation, dropout and planted inputs."""
+    def bad(name, msg):
+        raise ValueError(f"TrainConfig.{name}: {msg} (got {getattr(c, name)!r})")
+
+    for name in ("n_val", "noise_inputs"):
+        if not _is_int(getattr(c, name)) or getattr(c, name) < 0:
+            bad(name, "must be an integer >= 0")
+    if c.n_val and c.dataset in TRAIN_SIZES and _is_int(c.n_train) and c.n_train + c.n_val > TRAIN_SIZES[c.dataset]:
+        bad("n_val", f"the first n_train = {c.n_train} and the last n_val training examples overlap: "
+                     f"{c.dataset} has {TRAIN_SIZES[c.dataset]}")
+    if not _is_num(c.dropout) or not 0 <= c.dropout < 1 or (c.dropout and c.model != "bp"):
+        bad("dropout", "must be a number in [0, 1), and 0 unless model = 'bp'")
+    if not isinstance(c.redraw_noise, bool) or (c.redraw_noise and not c.noise_inputs):
+        bad("redraw_noise", "must be True or False, and True only with noise_inputs > 0")
+    if c.noise_inputs and (c.dataset in ("cifar10", "teacher") or c.widths[0] != 784 + c.noise_inputs):
+        bad("noise_inputs", "planted pixels go on MNIST or Fashion-MNIST, with widths[0] = 784 + noise_inputs")
 
 
 def recipe_2022(**changes) -> TrainConfig:

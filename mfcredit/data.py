@@ -22,84 +22,14 @@ import pickle
 import shutil
 import struct
 import tarfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import torch
 
-
-class DataError(RuntimeError):
-    """A data file is missing, damaged, or of the wrong kind. The message says which and what to do."""
-
-
-@dataclass(frozen=True)
-class FileSpec:
-    name: str
-    sha256: str | None = None
-    """SHA-256 of the decompressed content (checked at every load)."""
-    md5: str | None = None
-    """MD5 of the file as distributed (checked at every load and at download)."""
-    shape: tuple = ()
-    """Expected IDX dimensions, () for no IDX file."""
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    name: str
-    files: tuple[FileSpec, ...]
-    mirrors: tuple[str, ...]
-    subdir: str
-    kind: str = "idx"  # 'idx' (4 gzip'd IDX files) or 'cifar-python'
-    n_classes: int = 10
-    extra: dict = field(default_factory=dict)
-
-
-MNIST = DatasetSpec(
-    name="mnist",
-    subdir="mnist",
-    files=(
-        FileSpec("train-images-idx3-ubyte.gz", "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db", shape=(60000, 28, 28)),
-        FileSpec("train-labels-idx1-ubyte.gz", "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5", shape=(60000,)),
-        FileSpec("t10k-images-idx3-ubyte.gz", "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7", shape=(10000, 28, 28)),
-        FileSpec("t10k-labels-idx1-ubyte.gz", "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2", shape=(10000,)),
-    ),
-    mirrors=(
-        "https://ossci-datasets.s3.amazonaws.com/mnist/",
-        "https://storage.googleapis.com/cvdf-datasets/mnist/",
-        "http://yann.lecun.com/exdb/mnist/",
-    ),
-)
-
-# Fashion-MNIST ships in data/fashion-mnist as the published archives: checked by their published
-# MD5 and by the SHA-256 of their decompressed content. CIFAR-10: the MD5 its distributor publishes.
-FASHION_MNIST = DatasetSpec(
-    name="fashion-mnist",
-    subdir="fashion-mnist",
-    files=(
-        FileSpec("train-images-idx3-ubyte.gz", "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-                 md5="8d4fb7e6c68d591d4c3dfef9ec88bf0d", shape=(60000, 28, 28)),
-        FileSpec("train-labels-idx1-ubyte.gz", "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
-                 md5="25c81989df183df01b3e8a0aad5dffbe", shape=(60000,)),
-        FileSpec("t10k-images-idx3-ubyte.gz", "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-                 md5="bef4ecab320f06d8554ea6380940ec79", shape=(10000, 28, 28)),
-        FileSpec("t10k-labels-idx1-ubyte.gz", "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
-                 md5="bb300cfdad3c16e7a12a480ee83cd310", shape=(10000,)),
-    ),
-    mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
-)
-
-CIFAR10 = DatasetSpec(
-    name="cifar10",
-    subdir="cifar10",
-    kind="cifar-python",
-    files=(FileSpec("cifar-10-python.tar.gz", md5="c58f30108f718f92721af3b95e74349a"),),
-    mirrors=("https://www.cs.toronto.edu/~kriz/",),
-    extra={"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]},
-)
-
-SPECS = {s.name: s for s in (MNIST, FASHION_MNIST, CIFAR10)}
+from . import planted
+from .datasets import CIFAR10, FASHION_MNIST, MNIST, SPECS, DataError, DatasetSpec, FileSpec  # noqa: F401
 
 
 class Data(NamedTuple):
@@ -225,6 +155,13 @@ def _records(folder: Path, f: FileSpec, n: int | None = None) -> np.ndarray:
     return parse_idx(read_verified(folder / f.name, f, keep), f.shape, str(folder / f.name), n)
 
 
+def _first(n_train, total: int) -> int:
+    """How many training examples to keep: ``n_train`` (an integer in [1, total]) or all of them."""
+    if n_train is not None and (not isinstance(n_train, int) or isinstance(n_train, bool) or not 1 <= n_train <= total):
+        raise ValueError(f"n_train must be an integer in [1, {total}], got {n_train!r}")
+    return total if n_train is None else n_train
+
+
 def _images(x: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
     """Pixels / 255: one float copy, divided in place (no float64 copy unless dtype asks for it)."""
     return torch.from_numpy(np.array(x, dtype=np.float32)).to(dtype).div_(255.0)
@@ -240,22 +177,21 @@ def load_dataset(name: str = "mnist", n_train: int | None = None, root: str | Pa
     """Load a dataset as pixel / 255 tensors, verified by checksum.
 
     Args:
-        name: 'mnist', 'fashion-mnist' or 'cifar10'.
+        name: 'mnist', 'fashion-mnist', 'cifar10' or 'teacher' (:mod:`mfcredit.planted`, generated).
         n_train: keep only the FIRST n_train training examples, in the original file order.
         root: folder holding one sub-folder per dataset (default :func:`default_root`).
         download: fetch missing files from the dataset's mirrors (pooch), verified before use.
         spec: a custom :class:`DatasetSpec` (used by the tests); overrides ``name``.
     """
+    if name == "teacher" and spec is None:  # the planted teacher problem: generated, not read
+        return Data(*planted.teacher_arrays(n_train, dtype))
     spec = _spec(name, spec)
     folder = Path(root if root is not None else default_root()) / spec.subdir
     if download:
         fetch(spec, folder, timeout=timeout)
     if spec.kind == "idx":  # train images, train labels, test images, test labels
-        full = spec.files[0].shape[0]
-        if n_train is not None and not (isinstance(n_train, int) and not isinstance(n_train, bool)
-                                        and 1 <= n_train <= full):
-            raise ValueError(f"n_train must be an integer in [1, {full}], got {n_train!r}")
-        xtr, ytr = (_records(folder, f, n_train) for f in spec.files[:2])
+        n = _first(n_train, spec.files[0].shape[0])
+        xtr, ytr = (_records(folder, f, n) for f in spec.files[:2])
         xte, yte = (_records(folder, f) for f in spec.files[2:])
         xtr, xte = xtr.reshape(len(xtr), -1), xte.reshape(len(xte), -1)
     elif spec.kind == "cifar-python":
@@ -263,12 +199,10 @@ def load_dataset(name: str = "mnist", n_train: int | None = None, root: str | Pa
         content = read_verified(folder / f.name, f)
         xtr, ytr = _cifar_arrays(content, spec.extra["train"], folder / f.name)
         xte, yte = _cifar_arrays(content, spec.extra["test"], folder / f.name)
+        n = _first(n_train, len(xtr))
+        xtr, ytr = xtr[:n], ytr[:n]
     else:
         raise ValueError(f"unknown dataset kind {spec.kind!r}")
-    if n_train is not None:
-        if not isinstance(n_train, int) or isinstance(n_train, bool) or not 1 <= n_train <= len(xtr):
-            raise ValueError(f"n_train must be an integer in [1, {len(xtr)}], got {n_train!r}")
-        xtr, ytr = xtr[:n_train], ytr[:n_train]
     for y, part in ((ytr, "training"), (yte, "test")):
         if len(y) and (y.min() < 0 or y.max() >= spec.n_classes):
             raise DataError(f"{folder}: {part} labels outside 0..{spec.n_classes - 1}")
@@ -324,6 +258,9 @@ def validation_split(name: str = "mnist", n: int = 10_000, n_train: int | None =
     ``n_train``: the size of the training set used beside it (its FIRST n_train images, as in
     :func:`load_dataset`); a ValueError if the two overlap, so a validation image is never trained on.
     """
+    if name == "teacher" and spec is None:
+        x, y = planted.teacher_split(0, planted.TEACHER_POOL, dtype)
+        return _last(x, y, n, n_train)
     spec = _spec(name, spec)
     folder = Path(root if root is not None else default_root()) / spec.subdir
     if spec.kind == "idx":
@@ -334,11 +271,16 @@ def validation_split(name: str = "mnist", n: int = 10_000, n_train: int | None =
         x, y = _cifar_arrays(read_verified(folder / f.name, f), spec.extra["train"], folder / f.name)
     else:
         raise ValueError(f"unknown dataset kind {spec.kind!r}")
+    x, y = _last(x, y, n, n_train)  # only these n images are converted to floats
+    return _images(x, dtype), _labels(y)
+
+
+def _last(x, y, n, n_train):
+    """The last ``n`` of the training examples (x, y), refusing an overlap with the first ``n_train``."""
     total = len(x)
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n < total:
         raise ValueError(f"validation size n must be an integer in [1, {total - 1}], got {n!r}")
     if n_train is not None and n_train > total - n:
         raise ValueError(f"the first n_train = {n_train} training images overlap the last n = {n} used for "
                          f"validation ({total} in all): use n_train + n <= {total}")
-    x, y = x[total - n:], y[total - n:]
-    return _images(x, dtype), _labels(y)
+    return x[total - n:], y[total - n:]

@@ -16,7 +16,7 @@ import math
 
 import torch
 
-from .analysis import include_masks  # the one check of include masks
+from .connections import include_masks  # the one check of include masks
 
 BOX_HEIGHT = 0.5e4
 BOX_HALF_WIDTH = 1e-4
@@ -62,7 +62,7 @@ def _included(params: dict, include):
 def layer_entropies(params: dict, n_mc: int = 100, generator: torch.Generator | None = None,
                     include=None) -> list[float]:
     """Average connection entropy of each layer of ``params`` ({'pi','m','xi'} lists), over the
-    connections ``include`` keeps (one bool mask per layer, see :func:`mfcredit.analysis.live_connections`;
+    connections ``include`` keeps (one bool mask per layer, see :func:`mfcredit.connections.live_connections`;
     None: all)."""
     return [connection_entropy(pi, m, xi, n_mc, generator).mean().item()
             for pi, m, xi in _included(params, include)]

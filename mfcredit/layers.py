@@ -69,16 +69,19 @@ def linear(a: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     return a @ w.mT
 
 
-def feedforward(x: torch.Tensor, layers: Sequence[Callable], collect: list | None = None) -> torch.Tensor:
+def feedforward(x: torch.Tensor, layers: Sequence[Callable], collect: list | None = None,
+                hidden: Callable | None = None) -> torch.Tensor:
     """The layer loop of every network here: a^0 = x, z^l = layers[l](a^{l-1}),
-    a^l = ReLU(z^l) for the hidden layers; returns z^L, the logits.
-    ``collect``, if a list, receives every z^l."""
+    a^l = ReLU(z^l) for the hidden layers (then ``hidden(a^l)`` if given, e.g. dropout); returns
+    z^L, the logits. ``collect``, if a list, receives every z^l."""
     a = x
     for l, layer in enumerate(layers):
         z = layer(a)
         if collect is not None:
             collect.append(z)
         a = torch.relu(z) if l < len(layers) - 1 else z
+        if hidden is not None and l < len(layers) - 1:
+            a = hidden(a)
     return a
 
 

@@ -138,9 +138,17 @@ class PlainNet(_Net):
             w.copy_(m_std * torch.randn(w.shape, generator=generator, dtype=w.dtype, device=w.device))
         return self
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits (B, N_L) of x (B, N_0)."""
-        return feedforward(x, self.layers)
+    def forward(self, x: torch.Tensor, dropout: float = 0.0, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Logits (B, N_L) of x (B, N_0). With ``dropout`` p > 0 (training), every hidden unit of every
+        example is dropped with probability p and the kept ones scaled by 1 / (1 - p) (inverted
+        dropout), the masks drawn from ``generator`` layer by layer."""
+        if not dropout:
+            return feedforward(x, self.layers)
+
+        def drop(a):
+            keep = torch.rand(a.shape, generator=generator, dtype=a.dtype, device=a.device) >= dropout
+            return a * keep / (1.0 - dropout)
+        return feedforward(x, self.layers, hidden=drop)
 
     @torch.no_grad()
     def decay_(self, factor: float) -> None:

@@ -217,25 +217,6 @@ def load_results(name: str) -> dict:
     return json.loads(path.read_text())
 
 
-def mean_sd(values) -> tuple[float, float]:
-    """Mean and sample standard deviation (sd = 0 for a single value)."""
-    v = [float(x) for x in values]
-    m = sum(v) / len(v)
-    sd = math.sqrt(sum((x - m) ** 2 for x in v) / (len(v) - 1)) if len(v) > 1 else 0.0
-    return m, sd
-
-
-
-def over_seeds(values) -> dict:
-    """{'mean', 'sd'} (as lists, or floats for scalars) over the first axis of ``values`` (seeds, ...).
-    NaN entries (a curve point that a seed lacks) are left out; sd = 0 for a single seed."""
-    import numpy as np
-
-    v = np.array(values, dtype=float)
-    mean = np.nanmean(v, 0) if np.isfinite(v).any() else v[0]
-    sd = np.nanstd(v, 0, ddof=1) if len(v) > 1 else 0 * mean
-    return {"mean": mean.tolist(), "sd": sd.tolist()}
-
 #: The packages whose versions a notebook records at its end.
 PACKAGES = ("mfcredit", "torch", "numpy", "pandas", "matplotlib", "seaborn", "papermill")
 

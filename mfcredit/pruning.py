@@ -23,7 +23,7 @@ import math
 
 import torch
 
-from .analysis import errors_of, magnitude, sampled_predictions
+from .ensemble import errors_of, magnitude, sampled_predictions
 from .layers import feedforward, forward, linear
 
 SCORES = ("presence", "rms", "magnitude", "random")

@@ -1,6 +1,6 @@
 """A training run's record (:class:`Run`), saving and loading it, and the checkpoint of a run in progress.
 
-    mf.runs.save_run(run, "runs/seed0")      # config.json, metrics.json, params.pt
+    mf.runs.save_run(run, "runs/seed0")      # config.json, metrics.json, params.pt, extra.pt
     run = mf.runs.load_run("runs/seed0")
 
 Every file is written atomically (a killed writer leaves the old version or none, never half of
@@ -21,8 +21,9 @@ from .config import TrainConfig
 from .model import build
 from .utils import atomic_write_bytes, default_mode
 
-#: Version of the saved files; 2: one network per checkpoint, the plain network's weights under 'w'.
-FORMAT_VERSION = 2
+#: Version of the saved files; 2: one network per checkpoint, the plain network's weights under 'w';
+#: 3: an ensemble's largest pi per connection (pi_max), the early-stopped parameters (best).
+FORMAT_VERSION = 3
 
 
 class RunFileError(RuntimeError):
@@ -40,7 +41,9 @@ class Run:
 
     ``params`` maps 'pi', 'm', 'xi' (a 'gbp' run) or 'w' (a 'bp' run) to one (N_l, N_{l-1}) tensor
     per layer. ``metrics`` maps each of :data:`mfcredit.training.METRIC_KEYS` to one value per epoch;
-    test errors are in percent.
+    test errors are in percent. ``pi_max`` (an ensemble): the largest pi each connection reached
+    after any step, one tensor per layer. ``best`` (a run with ``config.n_val``): the parameters, as
+    ``params``, of the epoch of lowest validation error, ``info['best_epoch']`` (early stopping).
     """
 
     config: TrainConfig
@@ -48,11 +51,20 @@ class Run:
     metrics: dict
     params: dict
     info: dict = field(default_factory=dict)
+    pi_max: list | None = None
+    best: dict | None = None
 
     def network(self, device="cpu"):
         """Rebuild the trained network (MFNet or PlainNet) from ``params``."""
         net = build(self.config.model, self.config.widths, dtype=getattr(torch, self.config.dtype), device=device)
         return net.load_(self.params)
+
+    def best_network(self, device="cpu"):
+        """The early-stopped network: the parameters of the epoch of lowest validation error."""
+        if self.best is None:
+            raise ValueError("this run kept no early-stopped parameters: train it with config.n_val > 0")
+        net = build(self.config.model, self.config.widths, dtype=getattr(torch, self.config.dtype), device=device)
+        return net.load_(self.best)
 
     def final(self, metric: str | None = None) -> float:
         """Last recorded test error (%) for ``metric`` (default: the recipe's test_metric)."""
@@ -70,9 +82,10 @@ def save_run(run: Run, folder: str | Path) -> Path:
         (tmp / "config.json").write_text(json.dumps(run.config.to_dict(), indent=1, sort_keys=True))
         (tmp / "metrics.json").write_text(json.dumps({"seed": run.seed, "info": run.info, "metrics": run.metrics},
                                                      indent=1, sort_keys=True))
-        buf = io.BytesIO()
-        torch.save({k: [t.contiguous() for t in v] for k, v in run.params.items()}, buf)
-        (tmp / "params.pt").write_bytes(buf.getvalue())
+        for fname, tensors in (("params.pt", run.params), ("extra.pt", extras(run))):
+            buf = io.BytesIO()
+            torch.save({k: [t.contiguous() for t in v] for k, v in tensors.items()}, buf)
+            (tmp / fname).write_bytes(buf.getvalue())
         if folder.exists():
             old = folder.with_name(f".{folder.name}.old")
             shutil.rmtree(old, ignore_errors=True)
@@ -87,30 +100,53 @@ def save_run(run: Run, folder: str | Path) -> Path:
     return folder
 
 
+def extras(run: Run) -> dict:
+    """What a run holds besides its parameters, flat: {'pi_max': [...]} and {'best_<key>': [...]} where present."""
+    out = {} if run.pi_max is None else {"pi_max": list(run.pi_max)}
+    return out | {f"best_{k}": list(v) for k, v in (run.best or {}).items()}
+
+
+def with_extras(run: Run, flat: dict) -> Run:
+    """``run`` with the tensors of :func:`extras` put back (pi_max, best)."""
+    run.pi_max = flat.get("pi_max")
+    best = {k[len("best_"):]: v for k, v in flat.items() if k.startswith("best_")}
+    run.best = best or None
+    return run
+
+
 def _read(folder: Path):
-    """(config, metrics.json content, params) of a saved run, or DamagedRunError saying what is wrong."""
+    """(config, metrics.json content, params, extras) of a saved run, or DamagedRunError saying what is wrong."""
     try:
         cfg = TrainConfig.from_dict(json.loads((folder / "config.json").read_text()))
         meta = json.loads((folder / "metrics.json").read_text())
-        params = torch.load(folder / "params.pt", weights_only=True, map_location="cpu")
+        params = _load_tensors(folder / "params.pt")
+        extra = _load_tensors(folder / "extra.pt") if (folder / "extra.pt").exists() else {}  # none before format 3
     except FileNotFoundError as e:
         raise DamagedRunError(f"{folder}: incomplete saved run, missing {Path(e.filename).name}") from None
     except (ValueError, TypeError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise DamagedRunError(f"{folder}: damaged saved run ({e})") from None
-    except Exception as e:  # a truncated zip; torch's unpickler refuses anything that is not plain tensors
-        first = str(e).splitlines()[0] if str(e) else ""
-        raise DamagedRunError(f"{folder}/params.pt: refused to load ({type(e).__name__}: {first})") from None
     if not isinstance(meta, dict) or not {"seed", "metrics"} <= set(meta):
         raise DamagedRunError(f"{folder}/metrics.json: damaged saved run (no seed or metrics in it)")
     if cfg.model == "bp" and isinstance(params, dict) and set(params) == {"m"}:
         params = {"w": params["m"]}  # saved before format 2, which kept the plain weights under 'm'
-    return cfg, meta, params
+    return cfg, meta, params, extra
+
+
+def _load_tensors(path: Path):
+    """A file of plain tensors (torch's restricted unpickler: nothing else is built, no code runs)."""
+    try:
+        return torch.load(path, weights_only=True, map_location="cpu")
+    except (FileNotFoundError, ValueError, TypeError):
+        raise
+    except Exception as e:  # a truncated zip; torch's unpickler refuses anything that is not plain tensors
+        first = str(e).splitlines()[0] if str(e) else ""
+        raise DamagedRunError(f"{path}: refused to load ({type(e).__name__}: {first})") from None
 
 
 def load_run(folder: str | Path, expect_config: TrainConfig | None = None) -> Run:
     """Load a run saved by :func:`save_run`; shapes are checked against the saved (or expected) config."""
     folder = Path(folder)
-    cfg, meta, params = _read(folder)
+    cfg, meta, params, extra = _read(folder)
     if expect_config is not None and cfg != expect_config:
         raise RunFileError(f"{folder}: saved with a different config than the one expected")
     keys = ("w",) if cfg.model == "bp" else ("pi", "m", "xi")
@@ -122,25 +158,29 @@ def load_run(folder: str | Path, expect_config: TrainConfig | None = None) -> Ru
         got = [tuple(t.shape) for t in params[k]]
         if got != shapes:
             raise RunFileError(f"{folder}/params.pt: {k} has layer shapes {got}, config widths need {shapes}")
-    return Run(cfg, meta["seed"], meta["metrics"], params, meta.get("info", {}))
+    if not isinstance(extra, dict) or any(len(v) != len(shapes) for v in extra.values()):
+        raise RunFileError(f"{folder}/extra.pt: expected one tensor per layer under each key")
+    return with_extras(Run(cfg, meta["seed"], meta["metrics"], params, meta.get("info", {})), extra)
 
 
 # ---------------------------------------------------------------- checkpoints of a run in progress
 
 def save_checkpoint(path: Path, cfg: TrainConfig, seed: int, epochs_done: int, wall: float, net, opt,
-                    generators, metrics: dict) -> None:
+                    generators, metrics: dict, trace: dict) -> None:
     """Write the whole state of a run after ``epochs_done`` epochs atomically to ``path``: parameters,
-    Adam (None when it is re-created every epoch), every generator's state, the metrics so far."""
+    Adam (None when it is re-created every epoch), every generator's state, the metrics so far and
+    the ``trace`` (pi_max, the early-stopped parameters and their epoch and error)."""
     buf = io.BytesIO()
     torch.save({"format": FORMAT_VERSION, "config": cfg.to_dict(), "seed": int(seed), "epochs_done": epochs_done,
                 "wall_s": wall, "params": [p.detach().cpu() for p in net.parameters()],
                 "adam": None if opt is None else opt.state_dict(),
-                "generators": [g.get_state() for g in generators], "metrics": metrics}, buf)
+                "generators": [g.get_state() for g in generators], "metrics": metrics,
+                "trace": {k: [t.cpu() for t in v] if k == "pi_max" and v is not None else v for k, v in trace.items()}}, buf)
     atomic_write_bytes(path, buf.getvalue())
 
 
-def load_checkpoint(path: Path, cfg: TrainConfig, seed: int, net, generators, metrics: dict):
-    """Restore a checkpoint into (net, generators, metrics); return (epochs done, wall time, Adam state)."""
+def load_checkpoint(path: Path, cfg: TrainConfig, seed: int, net, generators, metrics: dict, trace: dict):
+    """Restore a checkpoint into (net, generators, metrics, trace); return (epochs done, wall time, Adam state)."""
     try:
         ck = torch.load(path, weights_only=True, map_location="cpu")
     except Exception as e:
@@ -160,4 +200,9 @@ def load_checkpoint(path: Path, cfg: TrainConfig, seed: int, net, generators, me
     for g, state in zip(generators, ck["generators"]):
         g.set_state(state)
     metrics.update(ck["metrics"])
+    saved = ck["trace"]
+    if saved["pi_max"] is not None:
+        for top, t in zip(trace["pi_max"], saved["pi_max"]):
+            top.copy_(t)
+    trace.update({k: v for k, v in saved.items() if k != "pi_max"})
     return int(ck["epochs_done"]), float(ck["wall_s"]), ck["adam"]

@@ -6,7 +6,7 @@ scale without training (on Binder, say).
 Which runs: :func:`jobs`, the paper recipe's five seeds for gBP and for standard BP, and the 2022
 variant's five seeds as notebook 3 trains them. Each is one compressed ``<model>-<key>.npz`` (the
 key of its cache entry, :func:`mfcredit.cache.run_key`, at the sweep's one thread per run) holding
-the parameters as float32 arrays and, as JSON, the config, seed, per-epoch metrics and the platform
+the parameters (and pi_max, the early-stopped parameters) as float32 arrays and, as JSON, the config, seed, per-epoch metrics and the platform
 it was trained on; ``SHA256SUMS`` lists every file's checksum. A file that is not listed or does not
 match its checksum is refused with :class:`mfcredit.runs.RunFileError` naming it.
 
@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from .config import TrainConfig, recipe_2022
-from .runs import Run, RunFileError
+from .runs import Run, RunFileError, extras, with_extras
 from .utils import REPO, atomic_write_bytes
 
 #: Where the shipped runs live.
@@ -46,7 +46,7 @@ def jobs() -> list[tuple[TrainConfig, int]]:
     and 4, and the 2022 variant of notebook 3 (tested at the end only, as there)."""
     paper = TrainConfig()
     variant = recipe_2022(eval_every=recipe_2022().epochs)
-    return [(cfg, s) for cfg in (paper, paper.replace(model="bp"), variant) for s in range(N_SEEDS)]
+    return [(cfg, s) for cfg in (paper, paper.bp_baseline(), variant) for s in range(N_SEEDS)]
 
 
 def enabled() -> bool:
@@ -96,19 +96,23 @@ def load(config: TrainConfig, seed: int, folder: Path = FOLDER) -> Run | None:
                            "restore it with git checkout, or retrain (make figures RETRAIN=1)")
     with np.load(io.BytesIO(blob), allow_pickle=False) as z:
         meta = json.loads(bytes(z["meta.json"]).decode())
-        params = {k: [torch.from_numpy(z[f"{k}{l}"].copy()) for l in range(len(config.widths) - 1)]
-                  for k in (("w",) if config.model == "bp" else ("pi", "m", "xi"))}
+
+        def layers(k):
+            return [torch.from_numpy(z[f"{k}{l}"].copy()) for l in range(len(config.widths) - 1)]
+        params = {k: layers(k) for k in (("w",) if config.model == "bp" else ("pi", "m", "xi"))}
+        extra = {k: layers(k) for k in meta.get("extras", [])}
     if TrainConfig.from_dict(meta["config"]) != config or meta["seed"] != int(seed):
         raise RunFileError(f"{path}: holds another run (seed {meta['seed']}) than its name says")
-    return Run(config, int(seed), meta["metrics"], params, meta["info"])
+    return with_extras(Run(config, int(seed), meta["metrics"], params, meta["info"]), extra)
 
 
 def to_bytes(run: Run) -> bytes:
     """The .npz archive of ``run``: the same bytes for the same numbers."""
-    meta = {"config": run.config.to_dict(), "seed": int(run.seed), "metrics": run.metrics,
+    extra = extras(run)
+    meta = {"config": run.config.to_dict(), "seed": int(run.seed), "metrics": run.metrics, "extras": sorted(extra),
             "info": {**{k: v for k, v in run.info.items() if k not in VOLATILE}, "platform": platform_id()}}
     arrays = {"meta.json": np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)}
-    arrays |= {f"{k}{l}": t.detach().cpu().numpy() for k, ts in run.params.items() for l, t in enumerate(ts)}
+    arrays |= {f"{k}{l}": t.detach().cpu().numpy() for k, ts in (run.params | extra).items() for l, t in enumerate(ts)}
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
         for key, arr in arrays.items():

@@ -94,7 +94,7 @@ def test_perturbation_curves():
     y = torch.randint(0, 3, (300,), generator=g)
     out = mf.perturbation(p, x, y, n_samples=5, generator=mf.generator(1))
     assert out["counts"] == {"VIP": 30, "UIP": 24, "variable": 66}
-    assert all(len(out[c]) == 11 for c in mf.analysis.CURVES)
+    assert all(len(out[c]) == 11 for c in mf.perturbations.CURVES)
     assert out["variable_short"] == []
     assert all(0 <= m <= 100 for m, s in out["vip_removal"] + out["uip_activation"])
     few = mf.perturbation({**p, "pi": [torch.where(pi == 0.3, torch.ones_like(pi), pi), p["pi"][1]],
@@ -118,9 +118,9 @@ def test_evaluate_gives_the_errors_of_three_separate_passes(dtype, block):
     y = torch.randint(0, 10, (300,), generator=mf.generator(4))
     with torch.no_grad():
         g = mf.generator(6)  # the evaluation as three separate passes, drawing in the same order
-        old = {"sampled": mf.analysis.error_rate(mf.layers.forward(net.sample_weights(g), x), y),
-               "mf_noisy": mf.analysis.error_rate(net(x, noise=True, generator=g), y),
-               "mf_mean": mf.analysis.error_rate(net(x, noise=False), y)}
+        old = {"sampled": mf.evaluation.error_rate(mf.layers.forward(net.sample_weights(g), x), y),
+               "mf_noisy": mf.evaluation.error_rate(net(x, noise=True, generator=g), y),
+               "mf_mean": mf.evaluation.error_rate(net(x, noise=False), y)}
     g_blocks = mf.generator(6)
     assert mf.evaluate(net, x, y, g_blocks, block=block) == old
     assert torch.equal(torch.rand(3, generator=g_blocks), torch.rand(3, generator=g))
@@ -137,13 +137,13 @@ def test_evaluate_default_blocks_give_the_logits_of_one_pass_bit_for_bit(threads
             layer.pi.uniform_(0, 1, generator=mf.generator(2))
     x = torch.rand(10_000, 784, generator=mf.generator(3))
     with mf.utils.num_threads(threads), torch.no_grad():
-        block = mf.analysis.EVAL_BLOCK_PER_THREAD * torch.get_num_threads()
+        block = mf.evaluation.EVAL_BLOCK_PER_THREAD * torch.get_num_threads()
         rows = [slice(i, i + block) for i in range(0, len(x), block)]
         weights = net.sample_weights(mf.generator(4))
         eps = [torch.randn(len(x), w, generator=mf.generator(5)) for w in net.widths[1:]]
         terms = net.mean_field_terms()
-        blocks = [mf.analysis._three_passes(weights, terms, eps, x, r) for r in rows]
-        at_once = mf.analysis._three_passes(weights, terms, eps, x, slice(None))
+        blocks = [mf.evaluation._three_passes(weights, terms, eps, x, r) for r in rows]
+        at_once = mf.evaluation._three_passes(weights, terms, eps, x, slice(None))
         for name, logits in at_once.items():
             assert torch.equal(torch.cat([b[name] for b in blocks]), logits), name
 
@@ -229,7 +229,7 @@ def test_match_by_magnitude_against_naive(seed):
     g = mf.generator(seed)
     pool = torch.rand(300, generator=g, dtype=torch.float64) * 3
     target = torch.rand(120, generator=g, dtype=torch.float64) * 4  # some beyond every pool value
-    got = mf.analysis.match_by_magnitude(target, pool)
+    got = mf.perturbations.match_by_magnitude(target, pool)
     assert got.tolist() == naive_match(target.tolist(), pool.tolist())
     assert len(set(got.tolist())) == len(target)
 
@@ -238,13 +238,13 @@ def test_match_by_magnitude_ranks_and_exact_copies():
     pool = torch.arange(100, dtype=torch.float64)
     # every target above every pool value: the matched ones are the k largest, by rank
     target = torch.tensor([500.0, 200.0, 300.0], dtype=torch.float64)
-    assert sorted(pool[mf.analysis.match_by_magnitude(target, pool)].tolist()) == [97.0, 98.0, 99.0]
-    assert pool[mf.analysis.match_by_magnitude(target, pool)].tolist() == [99.0, 97.0, 98.0]  # same rank order
+    assert sorted(pool[mf.perturbations.match_by_magnitude(target, pool)].tolist()) == [97.0, 98.0, 99.0]
+    assert pool[mf.perturbations.match_by_magnitude(target, pool)].tolist() == [99.0, 97.0, 98.0]  # same rank order
     # pool holds exact copies of the targets: each is matched to its own value
     target = torch.tensor([3.0, 50.0, 7.0, 8.0], dtype=torch.float64)
-    assert pool[mf.analysis.match_by_magnitude(target, pool)].tolist() == [3.0, 50.0, 7.0, 8.0]
+    assert pool[mf.perturbations.match_by_magnitude(target, pool)].tolist() == [3.0, 50.0, 7.0, 8.0]
     with pytest.raises(ValueError, match="only 100 pool values"):
-        mf.analysis.match_by_magnitude(torch.zeros(101), pool)
+        mf.perturbations.match_by_magnitude(torch.zeros(101), pool)
 
 
 # ---------------------------------------------------------------- perturbation controls
@@ -276,7 +276,7 @@ def test_perturbation_excludes_dead_inputs_and_counts():
     assert raw["counts"]["variable"] == 176  # the 16 dead-input connections count as variable there
     mags = out["magnitudes"]
     assert len(mags["vip_removal"]) == len(mags["matched_removal"]) == len(mags["random_removal"]) == 40
-    dead_sizes = mf.analysis.magnitude(p["pi"][0][:, :2], p["m"][0][:, :2], p["xi"][0][:, :2]).flatten()
+    dead_sizes = mf.ensemble.magnitude(p["pi"][0][:, :2], p["m"][0][:, :2], p["xi"][0][:, :2]).flatten()
     assert not any(bool((mags[c][:, None] == dead_sizes[None, :]).any()) for c in ("matched_removal", "random_removal"))
     assert out["vip_removal"][0] == out["matched_removal"][0] == out["uip_activation"][0] == out["unperturbed"]
 
@@ -289,7 +289,7 @@ def test_perturbation_matched_control_is_matched():
     out = mf.perturbation(p, x, y, fractions=[1.0], n_samples=2, generator=mf.generator(2), include=live)
     vip, matched, rand = (out["magnitudes"][c].sort().values for c in ("vip_removal", "matched_removal", "random_removal"))
     assert torch.equal(vip, p["m"][0][:, 2:7].abs().flatten().sort().values)
-    pool = mf.analysis.magnitude(p["pi"][0][:, 10:], p["m"][0][:, 10:], p["xi"][0][:, 10:]).flatten()
+    pool = mf.ensemble.magnitude(p["pi"][0][:, 10:], p["m"][0][:, 10:], p["xi"][0][:, 10:]).flatten()
     assert (matched - vip).abs().max() < 0.35  # the pool is dense enough (magnitudes 0.1 .. 4) for that
     assert (rand - vip).abs().mean() > 3 * (matched - vip).abs().mean()
     # too few variable connections for the controls: NaN, listed in variable_short
@@ -315,7 +315,7 @@ def test_uip_activation_values_at_the_layer_scale(monkeypatch):
 
     def run(values):
         x, y = torch.rand(50, 10, generator=mf.generator(0)), torch.randint(0, 4, (50,), generator=mf.generator(1))
-        orig = mf.analysis.sampled_predictions
+        orig = mf.ensemble.sampled_predictions
 
         def spy(params, x, n, generator=None, chunk=10, override=None):
             if override:
@@ -323,7 +323,7 @@ def test_uip_activation_values_at_the_layer_scale(monkeypatch):
                 seen[values] = override[0](w)[:, :, 5:]
             return orig(params, x, n, generator, chunk, override)
 
-        monkeypatch.setattr(mf.analysis, "sampled_predictions", spy)
+        monkeypatch.setattr(mf.perturbations, "sampled_predictions", spy)
         mf.perturbation(p, x, y, fractions=[1.0], n_samples=20, generator=mf.generator(2),
                         curves=("uip_activation",), uip_values=values)
         monkeypatch.undo()
@@ -349,7 +349,7 @@ def test_layer_entropies_of_included_connections():
     live = mf.live_connections(p, torch.tensor([True, False, False]))  # column 0 dead
     assert mf.layer_entropies(p, include=live) == [pytest.approx(2 * h(0.5) / 4)]
     with pytest.raises(ValueError, match=r"one bool mask per layer.*\[\(2, 3\)\]; got \[\(2, 2\)\]"):
-        mf.layer_entropies(p, include=[live[0][:, :2]])  # the same check as mf.analysis's
+        mf.layer_entropies(p, include=[live[0][:, :2]])  # the same check as mf.connections.include_masks
 
 
 def test_entropy_by_layer_and_the_jump_by_hand():
@@ -383,7 +383,7 @@ def test_layer_samples_against_mean_field_and_plain_sampling():
     a = torch.rand(9, generator=g, dtype=torch.float64)
     a[[0, 3, 4, 8]] = 0.0  # blank inputs
     n = 40_000
-    z = mf.analysis.layer_samples(pi, m, xi, a, n, generator=mf.generator(6))
+    z = mf.ensemble.layer_samples(pi, m, xi, a, n, generator=mf.generator(6))
     assert z.shape == (n, 4)
     mu, var = mf.layers.moments(pi, m, xi)
     G, Delta = (mu @ a) / 3.0, (var @ (a * a)) / 9.0  # s = 1/sqrt(9)
@@ -394,5 +394,5 @@ def test_layer_samples_against_mean_field_and_plain_sampling():
     full = torch.stack([(mf.layers.sample_weights(pi, m, xi, generator=mf.generator(100 + i)) @ a) / 3.0
                         for i in range(2000)])
     assert torch.all((full.mean(0) - z.mean(0)).abs() < 5 * (Delta / 2000).sqrt())
-    all_blank = mf.analysis.layer_samples(pi, m, xi, torch.zeros(9, dtype=torch.float64), 5)
+    all_blank = mf.ensemble.layer_samples(pi, m, xi, torch.zeros(9, dtype=torch.float64), 5)
     assert torch.equal(all_blank, torch.zeros(5, 4, dtype=torch.float64))

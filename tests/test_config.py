@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import mfcredit as mf
-from mfcredit.config import DATASETS, METRICS
+from mfcredit.config import DATASETS, METRICS, TRAIN_SIZES
 from mfcredit.training import lr_at
 
 
@@ -67,7 +67,31 @@ VALID = {
     "decay_pi": lambda v: isinstance(v, bool),
     "test_metric": lambda v: v in METRICS,
     "dtype": lambda v: v in ("float32", "float64"),
+    "n_val": lambda v: is_int(v) and v >= 0,
+    "noise_inputs": lambda v: is_int(v) and v >= 0,
+    "dropout": lambda v: is_num(v) and 0 <= v < 1,
+    "redraw_noise": lambda v: isinstance(v, bool),
 }
+
+
+def cross_field(c: dict) -> list[str]:
+    """The rules that tie fields together (the other fields at their defaults where ``c`` lacks them):
+    validation images must not overlap the training ones; only standard BP has dropout; planted
+    inputs need a matching first width (784 + K, so any K > 0 with the default widths is wrong) on
+    MNIST or Fashion-MNIST, and redrawing needs planted inputs."""
+    bad = []
+    n_train, n_val, dataset = c.get("n_train", 10_000), c.get("n_val", 0), c.get("dataset", "mnist")
+    if VALID["n_val"](n_val) and n_val and VALID["n_train"](n_train) and dataset in TRAIN_SIZES \
+            and n_train + n_val > TRAIN_SIZES[dataset]:
+        bad.append("n_val")
+    if VALID["dropout"](c.get("dropout", 0.0)) and c.get("dropout", 0.0) and c.get("model", "gbp") != "bp":
+        bad.append("dropout")
+    k = c.get("noise_inputs", 0)
+    if VALID["noise_inputs"](k) and k:
+        bad.append("noise_inputs")
+    if c.get("redraw_noise") is True and not (VALID["noise_inputs"](k) and k):
+        bad.append("redraw_noise")
+    return bad
 
 any_value = st.one_of(
     st.integers(-3, 10**7), st.floats(allow_nan=True, allow_infinity=True), st.booleans(), st.none(),
@@ -80,7 +104,7 @@ any_value = st.one_of(
 @SETTINGS
 @given(st.dictionaries(st.sampled_from(sorted(VALID)), any_value, max_size=4))
 def test_config_accepts_exactly_the_valid_values(changes):
-    bad = [k for k, v in changes.items() if not VALID[k](v)]
+    bad = [k for k, v in changes.items() if not VALID[k](v)] + cross_field(changes)
     lr, wd = changes.get("lr", 0.1), changes.get("weight_decay", 1e-4)
     if VALID["lr"](lr) and VALID["weight_decay"](wd) and lr * wd >= 1:
         bad.append("weight_decay")  # the decoupled decay factor 1 - lr * wd must stay positive

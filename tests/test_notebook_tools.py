@@ -2,7 +2,10 @@
 the committed notebooks as a reader meets them (figures inline, one parameters cell, short cells,
 links that resolve, the same cells as their sources)."""
 import base64
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -239,9 +242,48 @@ def test_float_list_parameter():
 def test_over_seeds_leaves_out_missing_points():
     """Mean and sd over seeds per curve point, by hand: a point one seed lacks (NaN) uses the others."""
     nan = float("nan")
-    got = mf.nb.over_seeds([[1.0, 2.0, nan], [3.0, 6.0, 5.0], [5.0, 10.0, 7.0]])
+    got = mf.stats.over_seeds([[1.0, 2.0, nan], [3.0, 6.0, 5.0], [5.0, 10.0, 7.0]])
     assert got["mean"] == [3.0, 6.0, 6.0]
     assert got["sd"] == [2.0, 4.0, pytest.approx(2 ** 0.5)]
-    one = mf.nb.over_seeds([[4.0, 8.0]])  # a single seed: its values, sd 0
+    one = mf.stats.over_seeds([[4.0, 8.0]])  # a single seed: its values, sd 0
     assert one == {"mean": [4.0, 8.0], "sd": [0.0, 0.0]}
-    assert mf.nb.over_seeds([2.0, 4.0]) == {"mean": 3.0, "sd": pytest.approx(2 ** 0.5)}
+    assert mf.stats.over_seeds([2.0, 4.0]) == {"mean": 3.0, "sd": pytest.approx(2 ** 0.5)}
+
+
+FIGURE_SCRIPT = """\
+import matplotlib.pyplot as plt
+import mfcredit as mf
+mf.nb.setup({"__annotations__": {}})   # the notebooks' style
+for name, last in (("f", 1.0), ("g", 1.5)):   # g: one point moved
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([0, 1, 2, 3], [1.0, 0.0, 2.0, last], marker="o", label="error ± sd, μ = (1 − π) m")
+    ax.set(xlabel="epoch", ylabel="test error (%)", title="Δ and ξ")
+    ax.legend()
+    mf.nb.save_figure(fig, name)
+"""
+
+
+def test_figures_are_byte_identical_across_processes(tmp_path):
+    """The same figure script in two Python processes at once, with other hash seeds (other set and
+    dict orders inside matplotlib) and other time zones (a date written into a file would differ even
+    within the same second), each writing to its own output folder: each PNG and PDF is the same
+    bytes in both; the figure with one point moved gives other bytes."""
+    procs = {}
+    for name, hashseed, tz in (("a", "1", "UTC"), ("b", "2", "Asia/Tokyo")):
+        env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}  # it would fix any date
+        env.update(MFCREDIT_OUTPUT=str(tmp_path / name), MPLBACKEND="Agg", PYTHONHASHSEED=hashseed, TZ=tz,
+                   MFCREDIT_QUICK="0",  # and the package this process tests, wherever it is installed from
+                   PYTHONPATH=os.pathsep.join([str(mf.utils.REPO), os.environ.get("PYTHONPATH", "")]))
+        procs[name] = subprocess.Popen([sys.executable, "-c", FIGURE_SCRIPT], env=env, cwd=tmp_path,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    files = {}
+    for name, proc in procs.items():
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err[-3000:]
+        folder = tmp_path / name / "figures"
+        assert sorted(p.name for p in folder.iterdir()) == ["f.pdf", "f.png", "g.pdf", "g.png"]
+        files[name] = {p.name: p.read_bytes() for p in folder.iterdir()}
+    for fname in files["a"]:
+        assert files["a"][fname] == files["b"][fname], f"{fname} differs between two processes"
+    for ext in ("png", "pdf"):
+        assert files["a"][f"f.{ext}"] != files["a"][f"g.{ext}"], f"{ext}: a different figure gave the same bytes"

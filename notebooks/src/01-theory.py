@@ -152,7 +152,7 @@ def standardised_samples(net, x, g):
     out, a = [], x
     for layer in net.layers:
         G, Delta = (t[0] for t in layer.field(a[None]))
-        z = mf.analysis.layer_samples(layer.pi.detach(), layer.m.detach(), layer.xi.detach(), a, n_samples, g)
+        z = mf.ensemble.layer_samples(layer.pi.detach(), layer.m.detach(), layer.xi.detach(), a, n_samples, g)
         keep = Delta > 1e-12
         out.append(((z[:, keep] - G[keep]) / Delta[keep].sqrt()).detach())
         a = torch.relu(layer(a[None], None))[0].detach()
@@ -216,7 +216,7 @@ mf.nb.show_markdown(
 
 # %%
 S = n_samples // 5
-z_sampled = mf.analysis.sampled_logits(run.params, x[None], S, mf.generator(7), chunk=100)[:, 0, :]  # (S, 10)
+z_sampled = mf.ensemble.sampled_logits(run.params, x[None], S, mf.generator(7), chunk=100)[:, 0, :]  # (S, 10)
 z_mf = trained.preactivations(x[None].expand(S, -1), generator=mf.generator(8))[-1]
 label = data.y_test[0].item()
 fig, ax = plt.subplots(figsize=(6, 3.5))

@@ -96,7 +96,7 @@ per_seed = {
     "gBP, eps = 0 mean field": [r.final("mf_mean") for r in gbp_runs],
     "standard BP": [r.final("mf_mean") for r in bp_runs],
 }
-table = {k: mf.nb.mean_sd(v) for k, v in per_seed.items()}
+table = {k: mf.stats.mean_sd(v) for k, v in per_seed.items()}
 pd.DataFrame({k: {"test error (%)": m, "sd": s, "per seed": " ".join(f"{x:.2f}" for x in per_seed[k])}
               for k, (m, s) in table.items()}).T
 

@@ -231,7 +231,7 @@ interact(show_unit, unit=IntSlider(0, 0, paper_cfg.widths[1] - 1), seed=IntSlide
 # %%
 ex = exact[exact.view == "all"].groupby(["recipe", "layer"])[["VIP", "UIP", "variable", "pi==1", "xi==0"]].mean().mul(100)
 change = (ex.loc["2022 variant"] - ex.loc["paper 2020"]).round(2)
-errors = pd.DataFrame({recipe: {m: mf.nb.mean_sd([r.final(m) for r in rs])[0] for m in ("sampled", "mf_noisy", "mf_mean")}
+errors = pd.DataFrame({recipe: {m: mf.stats.mean_sd([r.final(m) for r in rs])[0] for m in ("sampled", "mf_noisy", "mf_mean")}
                        for recipe, rs in runs.items()}).round(2)
 print("category fractions, 2022 variant minus paper recipe (percentage points):")
 display(change)

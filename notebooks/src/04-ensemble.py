@@ -109,11 +109,11 @@ curves = [perturb(run, include=live, generator=mf.generator(300 + run.seed)) for
 first = [perturb(run, fractions=[1.0], curves=("random_removal", "uip_activation"), uip_values="normal",
                  generator=mf.generator(400 + run.seed)) for run in runs]  # all connections, N(0, 1) values
 fractions = np.array(curves[0]["fractions"])
-keys = mf.analysis.CURVES
+keys = mf.perturbations.CURVES
 counts = pd.DataFrame([c["counts"] for c in curves], index=pd.Index(seeds, name="seed"))
 counts["dead-input connections"] = int(dead.sum()) * cfg.widths[1]
 
-over_seeds = mf.nb.over_seeds  # mean and sd over seeds, NaN (a point a seed lacks) left out
+over_seeds = mf.stats.over_seeds  # mean and sd over seeds, NaN (a point a seed lacks) left out
 
 pert = {key: over_seeds([[p[0] for p in c[key]] for c in curves]) for key in keys}
 unperturbed = over_seeds([c["unperturbed"][0] for c in curves])

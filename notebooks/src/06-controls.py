@@ -89,7 +89,7 @@ per_seed = {
     MATCHED: [r.final("mf_mean") for r in matched_runs],
     TUNED: [r.final("mf_mean") for r in tuned_runs],
 }
-test_table = {k: mf.nb.mean_sd(v) for k, v in per_seed.items()}
+test_table = {k: mf.stats.mean_sd(v) for k, v in per_seed.items()}
 pd.DataFrame({k: {"test error (%)": m, "sd": s, "per seed": " ".join(f"{x:.2f}" for x in per_seed[k])}
               for k, (m, s) in test_table.items()}).T
 

@@ -421,7 +421,7 @@ for ds, rs, d, train in (("MNIST", gbp_runs, (x_test, y_test), mnist), ("Fashion
     live = mf.live_connections(rs[0].params, mf.dead_inputs(train.x_train))
     cs = [mf.perturbation(r.params, *d, fractions=pert_fractions, n_samples=n_perturb, include=live, curves=keys,
                           generator=mf.generator(900 + r.seed)) for r in rs]
-    pert[ds] = {key: mf.nb.over_seeds([[p[0] for p in c[key]] for c in cs]) for key in keys}  # (seeds, fractions)
+    pert[ds] = {key: mf.stats.over_seeds([[p[0] for p in c[key]] for c in cs]) for key in keys}  # (seeds, fractions)
     pert[ds]["counts"] = pd.DataFrame([c["counts"] for c in cs]).mean().to_dict()
 
 # %%

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 import torch
+from scipy import optimize
 
 from .layers import forward, sample_weights
 
@@ -82,6 +83,26 @@ def scores(probs: torch.Tensor, y: torch.Tensor, n_bins: int = 15) -> dict:
     """Error (%), NLL, ECE and Brier score of one predictor, in one dict."""
     return {"error": 100.0 * (probs.argmax(1) != y).double().mean().item(), "nll": nll(probs, y),
             "ece": ece(probs, y, n_bins), "brier": brier(probs, y)}
+
+
+def fit_temperature(logits: torch.Tensor, y: torch.Tensor, bounds=(0.05, 20.0)) -> float:
+    """Temperature scaling (Guo et al., ICML 2017): the T > 0 that minimises the NLL of softmax(logits / T)
+    on held-out (validation) logits (B, C) and labels (B,), searched over log T within ``bounds``
+    (bounded Brent, to about 1e-6 in log T). One number per network; it never changes the argmax."""
+    z, labels = logits.detach().double(), y
+
+    def nll_at(log_t):
+        return torch.nn.functional.cross_entropy(z / math.exp(log_t), labels).item()
+
+    res = optimize.minimize_scalar(nll_at, bounds=tuple(math.log(b) for b in bounds), method="bounded",
+                                   options={"xatol": 1e-7})
+    return math.exp(res.x)
+
+
+@torch.no_grad()
+def batched_logits(f, x: torch.Tensor, batch: int = 2500) -> torch.Tensor:
+    """f(x) computed ``batch`` rows of x at a time (memory: one batch's activations): (B, C)."""
+    return torch.cat([f(x[i:i + batch]) for i in range(0, len(x), batch)])
 
 
 @torch.no_grad()

@@ -15,9 +15,10 @@ import math
 from dataclasses import dataclass
 
 DATASETS = ("mnist", "fashion-mnist", "cifar10", "teacher")
-#: Validation images of the standard-BP baseline (:meth:`TrainConfig.bp_baseline`): the LAST ones of
-#: the training file, never trained on.
-N_VAL = 10_000
+#: Early-stopping images of the standard-BP baseline (:meth:`TrainConfig.bp_baseline`): the LAST ones of
+#: the training file, never trained on. The N_VAL before them choose hyperparameters (notebook 6), so
+#: no choice is made on the images that picked the early-stopping epoch.
+N_VAL = 5_000
 #: Training examples in each data set's training file (the teacher's: its pool, mfcredit.planted).
 TRAIN_SIZES = {"mnist": 60_000, "fashion-mnist": 60_000, "cifar10": 50_000, "teacher": 60_000}
 METRICS = ("sampled", "mf_noisy", "mf_mean")

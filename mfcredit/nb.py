@@ -14,6 +14,7 @@ and ``results/quick/`` (git-ignored), so a quick run never overwrites the paper-
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
@@ -79,7 +80,12 @@ PARAMS = {
     "tol": Param(float, 0.0, 0.5),
     "n_control_seeds": Param(int, 1, quick=2),
     "bp_lrs": Param(list, 1e-6, 1.0, quick=[0.01, 0.1], item=float),
+    "bp_fine_lrs": Param(list, 1e-6, 1.0, quick=[0.1, 0.2], item=float),
+    "dropout_rates": Param(list, 0.0, 0.95, quick=[0.1, 0.5], item=float),
     "n_val": Param(int, 1, 59_999, quick=1000),
+    "dws": Param(list, 1e-9, 10.0, item=float),
+    "noise_pixels": Param(int, 1, 10_000, quick=20),
+    "teacher_sizes": Param(list, 1, 60_000, quick=[500, 1000, 2000]),
 }
 
 
@@ -188,6 +194,53 @@ def show_png(png: bytes) -> None:
 def show_markdown(text: str) -> None:
     """Display computed Markdown (a notebook's "What we learned") in a kernel; print it elsewhere."""
     _display("markdown", text) or print(text)
+
+
+class StatementError(AssertionError):
+    """A sentence of a notebook's text that the numbers of this run no longer support."""
+
+
+def check(condition, statement: str) -> None:
+    """Hold a sentence of the notebook's prose to the numbers it runs with: raise
+    :class:`StatementError` quoting ``statement`` when ``condition`` is false, so a notebook whose text
+    no longer agrees with its numbers fails (under nbval and make figures) instead of misleading."""
+    if not bool(condition):
+        raise StatementError(f"the notebook says: \"{statement}\", but this run's numbers no longer agree. "
+                             "Check what changed, then correct the text (or the code).")
+
+
+#: Where the notebooks' exercise solutions live: notebooks/solutions/<notebook>.py.
+SOLUTIONS = REPO / "notebooks" / "solutions"
+
+
+def solutions(notebook: str) -> dict:
+    """{number: (code, interpretation)} of notebooks/solutions/<notebook>.py: blocks opened by a line
+    ``# %% <number>``, each split at a line ``# interpretation``, after which comes code that sets
+    ``answer``, the interpretation written from the solution's numbers."""
+    blocks, current, part = {}, None, 0
+    for line in (SOLUTIONS / f"{notebook}.py").read_text().splitlines():
+        if line.startswith("# %% "):
+            current, part = int(line[5:].split()[0]), 0
+            blocks[current] = ([], [])
+        elif line.strip() == "# interpretation" and current is not None:
+            part = 1
+        elif current is not None:
+            blocks[current][part].append(line)
+    return {k: ("\n".join(c).strip(), "\n".join(i).strip()) for k, (c, i) in blocks.items()}
+
+
+def solution(notebook: str, number: int, ns: dict) -> None:
+    """Run exercise ``number``'s solution from notebooks/solutions/<notebook>.py in the notebook's
+    namespace ``ns``, and show it folded (HTML <details>, closed until clicked): its code, what it
+    printed, and the interpretation written from those numbers."""
+    code, interp = solutions(notebook)[number]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, f"{notebook} solution {number}", "exec"), ns)  # noqa: S102 (the repository's own file)
+    exec(compile(interp, f"{notebook} interpretation {number}", "exec"), ns)  # noqa: S102
+    text = (f"<details><summary>Solution {number}</summary>\n\n```python\n{code}\n```\n\nIt prints:\n\n"
+            f"```\n{out.getvalue().rstrip()}\n```\n\n{ns.pop('answer')}\n\n</details>")
+    show_markdown(text)
 
 
 def _clean(x):

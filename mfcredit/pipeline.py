@@ -186,7 +186,7 @@ def ship_runs() -> None:
     found = [(job, cache.load_cached(*job, shipped.THREADS)) for job in shipped.jobs()]
     paths = shipped.write([run for _, run in found if run is not None])
     print(f"[pipeline] rewrote {len(paths)} of {len(found)} shipped runs in "
-          f"{shipped.FOLDER.relative_to(REPO)}", flush=True)
+          f"{shipped.FOLDER}", flush=True)
 
 
 def order(notebooks) -> list[Path]:

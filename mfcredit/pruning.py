@@ -8,6 +8,9 @@ A score is one (N_l, N_{l-1}) tensor per layer; LOWER scores are removed first. 
   often absent first: the ensemble's own credit);
 - 'rms' = sqrt((1 - pi)(m^2 + xi)), the root mean square of w under
   P(w) = pi delta(w) + (1 - pi) N(m, xi) (remove the smallest expected magnitude first);
+- 'mean' = |(1 - pi) m|, the magnitude of the ensemble's mean weight, i.e. of the eps = 0 network's
+  weight (magnitude pruning of the ensemble's own mean network: the control that separates the
+  credit from the size of the mean);
 - 'magnitude' = |w| of a plain network (standard magnitude pruning);
 - 'random' = uniform random numbers (the control).
 
@@ -26,16 +29,16 @@ import torch
 from .ensemble import errors_of, magnitude, sampled_predictions
 from .layers import feedforward, forward, linear
 
-SCORES = ("presence", "rms", "magnitude", "random")
+SCORES = ("presence", "rms", "mean", "magnitude", "random")
 
 
 def keep_scores(params: dict, kind: str, generator: torch.Generator | None = None) -> list[torch.Tensor]:
-    """Per-layer scores (lower = removed first) of kind 'presence', 'rms', 'magnitude' or 'random'
-    (module docstring). 'presence' and 'rms' need an ensemble, 'magnitude' a plain network."""
+    """Per-layer scores (lower = removed first) of kind 'presence', 'rms', 'mean', 'magnitude' or
+    'random' (module docstring). 'presence', 'rms' and 'mean' need an ensemble, 'magnitude' a plain network."""
     if kind not in SCORES:
         raise ValueError(f"unknown score {kind!r}; choose one of {SCORES}")
     plain = "w" in params
-    if kind in ("presence", "rms") and plain:
+    if kind in ("presence", "rms", "mean") and plain:
         raise ValueError(f"score {kind!r} needs an ensemble's (pi, m, xi); a plain network has only 'w'")
     if kind == "magnitude" and not plain:
         raise ValueError("score 'magnitude' needs a plain network's weights {'w': [...]}")
@@ -46,6 +49,8 @@ def keep_scores(params: dict, kind: str, generator: torch.Generator | None = Non
         return [w.abs() for w in params["w"]]
     if kind == "presence":
         return [1 - pi for pi in params["pi"]]
+    if kind == "mean":
+        return [w.abs() for w in mean_weights(params)]
     return [magnitude(pi, m, xi) for pi, m, xi in zip(params["pi"], params["m"], params["xi"])]  # rms
 
 

@@ -73,24 +73,26 @@ def name(config: TrainConfig, seed: int) -> str:
     return f"{config.model}-{run_key(config, seed, THREADS)}.npz"
 
 
-def checksums(folder: Path = FOLDER) -> dict[str, str]:
-    """{file name: SHA-256} from ``folder/SHA256SUMS`` (empty if there is none)."""
-    path = folder / "SHA256SUMS"
+def checksums(folder: Path | None = None) -> dict[str, str]:
+    """{file name: SHA-256} from ``folder/SHA256SUMS`` (default :data:`FOLDER`; empty if there is none)."""
+    path = Path(folder or FOLDER) / "SHA256SUMS"
     if not path.is_file():
         return {}
     pairs = (line.split() for line in path.read_text().splitlines() if line.strip())
     return {fname: digest for digest, fname in pairs}
 
 
-def load(config: TrainConfig, seed: int, folder: Path = FOLDER) -> Run | None:
-    """The shipped run of (config, seed), verified by checksum; None if it is not shipped."""
-    path = Path(folder) / name(config, seed)
+def load(config: TrainConfig, seed: int, folder: Path | None = None) -> Run | None:
+    """The shipped run of (config, seed) in ``folder`` (default :data:`FOLDER`, read when called),
+    verified by checksum; None if it is not shipped."""
+    folder = Path(folder or FOLDER)
+    path = folder / name(config, seed)
     if not path.is_file():
         return None
     blob = path.read_bytes()
-    expected = checksums(Path(folder)).get(path.name)
+    expected = checksums(folder).get(path.name)
     if expected is None:
-        raise RunFileError(f"{path}: not listed in {Path(folder) / 'SHA256SUMS'}; restore both with git checkout")
+        raise RunFileError(f"{path}: not listed in {folder / 'SHA256SUMS'}; restore both with git checkout")
     if hashlib.sha256(blob).hexdigest() != expected:
         raise RunFileError(f"{path}: SHA-256 does not match SHA256SUMS: the file is damaged; "
                            "restore it with git checkout, or retrain (make figures RETRAIN=1)")
@@ -123,11 +125,11 @@ def to_bytes(run: Run) -> bytes:
     return buf.getvalue()
 
 
-def write(runs: list[Run], folder: Path = FOLDER) -> list[Path]:
+def write(runs: list[Run], folder: Path | None = None) -> list[Path]:
     """Write ``runs`` as the shipped runs (replacing files of the same name) and their checksums.
     Files of runs :func:`jobs` no longer names (another recipe, or keys of an earlier cache
-    version) are deleted and unlisted."""
-    folder = Path(folder)
+    version) are deleted and unlisted. ``folder``: default :data:`FOLDER`, read when called."""
+    folder = Path(folder or FOLDER)
     folder.mkdir(parents=True, exist_ok=True)
     current = {name(config, seed) for config, seed in jobs()}
     for stale in folder.glob("*.npz"):

@@ -114,3 +114,113 @@ def test_batched_probs_equal_one_pass():
     x = torch.rand(11, 6, generator=g, dtype=torch.float64)
     with torch.no_grad():
         assert torch.allclose(mf.calibration.batched_probs(net, x, batch=4), torch.softmax(net(x), -1), atol=1e-14)
+
+
+def scores_by_loops(probs, y, n_bins):
+    """error (%), NLL (p_y floored at calibration.TINY), ECE and Brier with plain Python loops over
+    examples and bins. The bin of a confidence c is the b with b/n < c <= (b+1)/n (the first bin also
+    holds 0), decided in exact rational arithmetic, so a confidence on an edge goes to the bin below."""
+    from fractions import Fraction
+
+    rows, labels = probs.tolist(), y.tolist()
+    n = len(rows)
+    wrong, nll_sum, brier_sum = 0, 0.0, 0.0
+    bins = [[] for _ in range(n_bins)]
+    for row, label in zip(rows, labels):
+        conf = max(row)
+        pred = row.index(conf)  # the first of tied maxima
+        wrong += pred != label
+        nll_sum += -math.log(max(row[label], mf.calibration.TINY))
+        brier_sum += sum((p - (k == label)) ** 2 for k, p in enumerate(row))
+        b = next(b for b in range(n_bins) if Fraction(conf) <= Fraction(b + 1, n_bins))
+        assert b == 0 or Fraction(conf) > Fraction(b, n_bins)
+        bins[b].append((conf, pred == label))
+    ece_sum = 0.0
+    for members in bins:
+        if members:
+            acc = sum(ok for _, ok in members) / len(members)
+            mean_conf = sum(c for c, _ in members) / len(members)
+            ece_sum += len(members) * abs(acc - mean_conf)
+    return {"error": 100.0 * wrong / n, "nll": nll_sum / n, "ece": ece_sum / n, "brier": brier_sum / n}
+
+
+#: Confidences in 64ths: on the edges k/8 (0.25 ... 1) and between them, so a bin holds both kinds.
+EDGES = (16, 24, 32, 40, 48, 56, 64)
+BETWEEN = (19, 29, 37, 45, 51, 61)
+
+
+def edge_cases(n_classes=5, seed=0):
+    """Rows whose confidence lies exactly on a bin edge k/8 or between edges (every value a multiple
+    of 1/64, exact in binary; no tied maxima), half of them giving the true class probability exactly 0."""
+    g = torch.Generator().manual_seed(seed)
+    rows, labels = [], []
+    for top in EDGES + BETWEEN:
+        for zero_true in (False, True):
+            for _ in range(3):
+                rest = 64 - top
+                others = [0] * (n_classes - 1)
+                for _ in range(rest):  # share the rest among the others, each below top
+                    k = int(torch.randint(0, n_classes - 1, (1,), generator=g))
+                    while others[k] + 1 >= top:
+                        k = (k + 1) % (n_classes - 1)
+                    others[k] += 1
+                where = int(torch.randint(0, n_classes, (1,), generator=g))
+                row = others[:where] + [top] + others[where:]
+                zeros = [k for k, v in enumerate(row) if v == 0]
+                label = zeros[0] if zero_true and zeros else int(torch.randint(0, n_classes, (1,), generator=g))
+                rows.append([v / 64 for v in row])
+                labels.append(label)
+    return torch.tensor(rows, dtype=torch.float64), torch.tensor(labels)
+
+
+@pytest.mark.parametrize("n_bins", [4, 8, 16])
+def test_scores_against_loops_with_edges_and_zero_probabilities(n_bins):
+    probs, y = edge_cases()
+    assert (probs.sum(1) == 1).all()
+    on_edge = (probs.max(1).values * 8) == (probs.max(1).values * 8).round()
+    assert on_edge.sum() == 6 * len(EDGES) and (~on_edge).sum() == 6 * len(BETWEEN)  # on edges of 4, 8, 16 bins
+    assert (probs.gather(1, y[:, None]) == 0).sum() >= 5  # the floor at TINY is used
+    got, want = mf.calibration.scores(probs, y, n_bins), scores_by_loops(probs, y, n_bins)
+    assert set(got) == {"error", "nll", "ece", "brier"}
+    for k in want:
+        assert got[k] == pytest.approx(want[k], rel=1e-12, abs=1e-12), k
+    zeros = int((probs.gather(1, y[:, None]) == 0).sum())
+    assert math.isfinite(got["nll"]) and got["nll"] >= zeros * -math.log(1e-12) / len(y)  # 27.6 per zero
+
+
+@pytest.mark.parametrize("seed,dtype", [(0, torch.float64), (1, torch.float64), (2, torch.float32)])
+def test_scores_against_loops_on_random_probabilities(seed, dtype):
+    g = torch.Generator().manual_seed(seed)
+    probs = torch.softmax(4 * torch.randn(500, 10, generator=g, dtype=torch.float64), 1)
+    probs[:40, 3] = 0.0  # exact zeros, renormalised below; some rows with label 3 hit the floor
+    probs = (probs / probs.sum(1, keepdim=True)).to(dtype)
+    y = torch.randint(0, 10, (500,), generator=g)
+    y[:20] = 3
+    rel = 1e-12 if dtype == torch.float64 else 1e-6  # float32: the log and the squares are float32
+    for n_bins in (10, 15):
+        got, want = mf.calibration.scores(probs, y, n_bins), scores_by_loops(probs, y, n_bins)
+        for k in want:
+            assert got[k] == pytest.approx(want[k], rel=rel, abs=rel), (k, n_bins)
+
+
+def test_temperature_fit_against_a_grid_search():
+    """The fitted temperature is the minimum of the validation NLL found by a fine grid (1e-4 in log T),
+    for over-confident (T > 1) and under-confident (T < 1) logits; it beats T = 1 and keeps the argmax."""
+    g = torch.Generator().manual_seed(0)
+    y = torch.randint(0, 10, (3000,), generator=g)
+    base = torch.randn(3000, 10, generator=g, dtype=torch.float64) + 2.0 * torch.nn.functional.one_hot(y, 10)
+    for scale in (3.0, 0.4):
+        logits = scale * base
+        T = mf.calibration.fit_temperature(logits, y)
+        def grid_min(lo, hi, step):  # log T on a grid, every NLL from its own log-softmax
+            logs = torch.arange(lo, hi, step, dtype=torch.float64)
+            nll = torch.cat([-torch.log_softmax(logits / torch.exp(c)[:, None, None], -1)
+                             .gather(2, y.expand(len(c), -1)[..., None]).mean((1, 2)) for c in logs.split(50)])
+            return logs[nll.argmin()].item()
+
+        coarse = grid_min(math.log(0.05), math.log(20.0), 1e-2)
+        best = math.exp(grid_min(coarse - 0.02, coarse + 0.02, 1e-4))
+        assert abs(math.log(T) - math.log(best)) < 2e-4, (scale, T, best)
+        assert (T > 1) == (scale > 1)
+        assert mf.calibration.nll(torch.softmax(logits / T, 1), y) <= mf.calibration.nll(torch.softmax(logits, 1), y)
+        assert torch.equal((logits / T).argmax(1), logits.argmax(1))

@@ -134,14 +134,18 @@ def tiny_dataset(n_train=6, n_test=4, seed=0):
 
 class Server:
     """An HTTP server on 127.0.0.1 serving a dict of {path: bytes}; 'stall' paths never answer;
-    'cut' paths announce their full length, send half of it, then stall ('stall') or hang up ('close')."""
+    'cut' paths announce their full length, send half of it, then stall ('stall') or hang up ('close').
+    Every request is appended to ``log`` (shared by the servers of one test, so it also holds their
+    order) as (this server's url, method, path)."""
 
-    def __init__(self, files, stall=(), cut=(), cut_mode="close"):
+    def __init__(self, files, stall=(), cut=(), cut_mode="close", log=None):
         outer = self
         self.stop = threading.Event()
+        self.log = [] if log is None else log
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
+                outer.log.append((outer.url, self.command, self.path))
                 name = self.path.lstrip("/")
                 if name in stall:
                     outer.stop.wait(10)
@@ -177,12 +181,15 @@ class Server:
 
 @pytest.fixture
 def serve():
+    """start(files, ...) -> the url of a new loopback mirror; ``start.log``: every request any of
+    this test's mirrors received, in order, as (mirror url, method, path)."""
     servers = []
 
     def start(files, stall=(), **kw):
-        servers.append(Server(files, stall, **kw))
+        servers.append(Server(files, stall, log=start.log, **kw))
         return servers[-1].url
 
+    start.log = []
     yield start
     for s in servers:
         s.close()
@@ -206,11 +213,25 @@ def test_download_and_load(tmp_path, serve):
 
 
 def test_corrupt_mirror_falls_back_to_good_one(tmp_path, serve):
-    spec, files, _ = tiny_dataset()
+    """Mirrors are tried in the spec's order, file by file: the first (corrupt for one file) is asked
+    for every file, the second only for the file the first got wrong. What lands is the good
+    mirror's file, byte for byte, and nothing else (no staging folder, no partial file)."""
+    spec, files, arrays = tiny_dataset()
     bad = dict(files)
     bad["train-images-idx3-ubyte.gz"] = gzip.compress(b"\x00\x00\x08\x03" + b"\x00" * 20)
-    spec = DatasetSpec(**{**spec.__dict__, "mirrors": (serve(bad), serve(files))})
-    mf.load_dataset(spec=spec, root=tmp_path, download=True)
+    first, second = serve(bad), serve(files)
+    spec = DatasetSpec(**{**spec.__dict__, "mirrors": (first, second)})
+    data = mf.load_dataset(spec=spec, root=tmp_path, download=True)
+    folder = tmp_path / "tiny"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(files)  # no .staging, no partial file
+    for name, blob in files.items():
+        assert (folder / name).read_bytes() == blob, name
+    assert torch.equal(data.x_train, torch.from_numpy(arrays["train-images-idx3-ubyte.gz"].reshape(6, 9)).float() / 255)
+    assert torch.equal(data.y_train, torch.from_numpy(arrays["train-labels-idx1-ubyte.gz"]))
+    asked = [(url, path.lstrip("/")) for url, method, path in serve.log]
+    assert all(method == "GET" for _, method, _ in serve.log)
+    assert asked == [(first, "train-images-idx3-ubyte.gz"), (second, "train-images-idx3-ubyte.gz")] + \
+        [(first, name) for name in list(files)[1:]], asked
 
 
 def test_corrupt_only_mirror_leaves_nothing(tmp_path, serve):
@@ -222,6 +243,10 @@ def test_corrupt_only_mirror_leaves_nothing(tmp_path, serve):
         mf.load_dataset(spec=spec, root=tmp_path, download=True)
     assert not (tmp_path / "tiny" / "t10k-labels-idx1-ubyte.gz").exists()
     assert not (tmp_path / "tiny" / ".staging").exists()
+    # the files before it verified and stay, byte for byte; nothing else is there
+    assert sorted(p.name for p in (tmp_path / "tiny").iterdir()) == sorted(list(files)[:3])
+    assert all((tmp_path / "tiny" / name).read_bytes() == files[name] for name in list(files)[:3])
+    assert [path.lstrip("/") for _, _, path in serve.log] == list(files)  # each file asked once, in order
 
 
 def test_unreachable_and_stalled_servers(tmp_path, serve):

@@ -1,4 +1,5 @@
 """The figure pipeline (what `make figures` runs) killed with SIGKILL at random points, then rerun."""
+import hashlib
 import json
 import os
 import random
@@ -9,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 import mfcredit as mf
 
@@ -171,3 +173,99 @@ def test_a_notebook_that_trained_leaves_nothing_behind(tmp_path):
         time.sleep(0.2)
     assert _processes_with(f"MFCREDIT_CACHE={tmp_path / 'cache'}") == []
     assert set(os.listdir("/dev/shm")) - shm_before == set()
+
+
+# ---------------------------------------------------------------- the RETRAIN=1 path, on tiny runs
+
+TINY_JOBS = [(mf.TrainConfig(epochs=2, n_train=200, batch_size=100, eval_every=2), 0),
+             (mf.TrainConfig(model="bp", epochs=2, n_train=200, batch_size=100, eval_every=2), 1)]
+
+
+@pytest.fixture
+def retrain_env(tmp_path, monkeypatch):
+    """What ``make figures RETRAIN=1`` sets up, around two tiny runs: a temporary cache, shipped runs
+    disabled, the shipped folder and the output root temporary. ``shipped.write`` is held to the
+    temporary folder: its default folder is bound when the module is imported, so patching
+    ``shipped.FOLDER`` alone would not move it (and it deletes the files of runs ``jobs()`` does not
+    name, i.e. every real shipped run)."""
+    from mfcredit import pipeline, shipped
+
+    runs, out = tmp_path / "data" / "runs", tmp_path / "out"
+    for key, value in {"MFCREDIT_CACHE": tmp_path / "cache", "MFCREDIT_SHIPPED": "0", "MFCREDIT_JOBS": "1",
+                       "MFCREDIT_PROGRESS": "0"}.items():
+        monkeypatch.setenv(key, str(value))
+    monkeypatch.setattr(shipped, "jobs", lambda: list(TINY_JOBS))
+    monkeypatch.setattr(shipped, "FOLDER", runs)
+    real_write = shipped.write
+
+    def write(found, folder=None):
+        folder = runs if folder is None else Path(folder)
+        assert folder.resolve() == runs.resolve(), f"ship_runs wrote to {folder}, not the test's folder"
+        return real_write(found, folder)
+    monkeypatch.setattr(shipped, "write", write)
+    monkeypatch.setattr(pipeline, "REPO", tmp_path)  # it names the folder relative to the repository
+    monkeypatch.setattr(pipeline, "ROOT", out)
+    monkeypatch.setattr(mf.nb, "ROOT", out)
+    return tmp_path
+
+
+def test_prefetch_trains_exactly_the_missing_runs_and_ship_runs_writes_them(retrain_env, monkeypatch):
+    from mfcredit import cache, pipeline, shipped
+
+    done = mf.cached_train(*TINY_JOBS[0], threads=shipped.THREADS, progress=False)  # one of two already there
+    entry = cache.entry_path(*TINY_JOBS[0], shipped.THREADS)
+    before = {p.name: p.stat().st_ino for p in entry.iterdir()}
+    trained = []
+    real_train = cache.train
+
+    def counting_train(config, seed=0, **kw):
+        trained.append((config, seed))
+        return real_train(config, seed=seed, **kw)
+    monkeypatch.setattr(cache, "train", counting_train)
+    row = pipeline.prefetch_shipped()
+    assert trained == [TINY_JOBS[1]] and row["runs_trained"] == 1, (trained, row)
+    assert row["seconds"] >= 0
+    assert {p.name: p.stat().st_ino for p in entry.iterdir()} == before  # the cached run was not redone
+    assert pipeline.prefetch_shipped()["runs_trained"] == 0 and len(trained) == 1  # nothing left to train
+
+    pipeline.ship_runs()
+    folder = retrain_env / "data" / "runs"
+    names = {shipped.name(cfg, seed) for cfg, seed in TINY_JOBS}
+    assert {p.name for p in folder.iterdir()} == names | {"SHA256SUMS"}  # nothing half-written left
+    sums = shipped.checksums(folder)
+    assert set(sums) == names
+    for fname, digest in sums.items():
+        assert hashlib.sha256((folder / fname).read_bytes()).hexdigest() == digest, fname
+    for cfg, seed in TINY_JOBS:
+        cached = cache.load_cached(cfg, seed, shipped.THREADS)
+        shipped_run = shipped.load(cfg, seed, folder)
+        assert shipped_run.config == cfg and shipped_run.seed == seed
+        assert json.dumps(shipped_run.metrics, sort_keys=True) == json.dumps(cached.metrics, sort_keys=True)
+        for key, tensors in cached.params.items():
+            assert all(torch.equal(a, b) for a, b in zip(tensors, shipped_run.params[key])), key
+    first = shipped.load(*TINY_JOBS[0], folder)
+    assert all(torch.equal(a, b) for a, b in zip(first.params["m"], done.params["m"]))
+
+
+def test_record_timings_merges_and_follows_quick(retrain_env):
+    from mfcredit import pipeline
+
+    out = retrain_env / "out"
+    paper, quick = out / "results" / "timings.json", out / "results" / "quick" / "timings.json"
+    paper.parent.mkdir(parents=True)
+    old = {"01-theory": {"seconds": 40.0, "runs_trained": 1}, "02-training": {"seconds": 150.0, "runs_trained": 10}}
+    paper.write_text(json.dumps(old))
+    pipeline.record_timings(False, {"02-training": {"seconds": 99.5, "runs_trained": 3},
+                                    pipeline.PREFETCH: {"seconds": 12.0, "runs_trained": 2}})
+    assert json.loads(paper.read_text()) == {"01-theory": {"seconds": 40.0, "runs_trained": 1},
+                                             "02-training": {"seconds": 99.5, "runs_trained": 3},
+                                             pipeline.PREFETCH: {"seconds": 12.0, "runs_trained": 2}}
+    assert not quick.exists()
+    written = paper.read_bytes()
+    pipeline.record_timings(True, {"03-weights": {"seconds": 5.0, "runs_trained": 0}})
+    assert json.loads(quick.read_text()) == {"03-weights": {"seconds": 5.0, "runs_trained": 0}}
+    assert paper.read_bytes() == written  # quick mode leaves the paper-scale table alone
+    pipeline.record_timings(True, {"02-training": {"seconds": 7.0, "runs_trained": 1}})
+    assert json.loads(quick.read_text()) == {"03-weights": {"seconds": 5.0, "runs_trained": 0},
+                                             "02-training": {"seconds": 7.0, "runs_trained": 1}}
+    assert sorted(p.name for p in (out / "results").rglob("*")) == ["quick", "timings.json", "timings.json"]

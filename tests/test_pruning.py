@@ -25,7 +25,7 @@ def ensemble():
 @pytest.mark.parametrize("fraction", [0.0, 0.1, 0.37, 0.5, 0.99, 1.0])
 def test_pruned_fraction_exact_and_in_score_order(ensemble, fraction):
     params, _, _ = ensemble
-    for kind in ("presence", "rms", "random"):
+    for kind in ("presence", "rms", "mean", "random"):
         for score in keep_scores(params, kind, mf.generator(1)):
             mask = keep_mask(removal_order(score, mf.generator(2)), fraction, score.shape)
             assert (~mask).sum().item() == round(fraction * score.numel())
@@ -45,6 +45,7 @@ def test_scores_by_hand(ensemble):
     params, _, _ = ensemble
     pi, m, xi = (params[k][1] for k in ("pi", "m", "xi"))
     assert torch.equal(keep_scores(params, "presence")[1], 1 - pi)
+    assert keep_scores(params, "mean")[1][2, 1].item() == abs((1 - pi[2, 1].item()) * m[2, 1].item())
     i, j = 3, 4
     assert keep_scores(params, "rms")[1][i, j].item() == pytest.approx(
         math.sqrt((1 - pi[i, j].item()) * (m[i, j].item() ** 2 + xi[i, j].item())))
@@ -53,15 +54,19 @@ def test_scores_by_hand(ensemble):
     assert (w ** 2).mean().sqrt().item() == pytest.approx(keep_scores(params, "rms")[1][i, j].item(), rel=0.02)
     with pytest.raises(ValueError, match="magnitude"):
         keep_scores(params, "magnitude")
-    with pytest.raises(ValueError, match="ensemble"):
-        keep_scores({"w": params["m"]}, "presence")
+    for kind in ("presence", "rms", "mean"):
+        with pytest.raises(ValueError, match="ensemble"):
+            keep_scores({"w": params["m"]}, kind)
     with pytest.raises(ValueError, match="unknown score"):
         keep_scores(params, "size")
 
 
-def test_pruned_eps0_equals_hand_zeroed_network(ensemble):
+@pytest.mark.parametrize("kind", ["rms", "mean"])
+def test_pruned_eps0_equals_hand_zeroed_network(ensemble, kind):
+    """Pruned by a score, the eps = 0 network errs as the mean network with the lowest-scored weights
+    zeroed by hand; by the 'mean' score those are its smallest weights |(1 - pi) m|."""
     params, x, y = ensemble
-    scores = keep_scores(params, "rms")
+    scores = keep_scores(params, kind)
     fractions = [0.0, 0.3, 0.8]
     for layers in ([0], [1], [2], [0, 1, 2]):
         curve = pruning_curve(params, scores, fractions, x, y, layers=layers, generator=mf.generator(4))
@@ -71,6 +76,9 @@ def test_pruned_eps0_equals_hand_zeroed_network(ensemble):
             ws = [(1 - pi) * m for pi, m in zip(params["pi"], params["m"])]
             for l in layers:  # zero by hand the round(f n) lowest-scored weights of layer l
                 flat = ws[l].flatten().clone()
+                if kind == "mean":  # the removed ones are the smallest |mu| (ties aside)
+                    k = round(f * flat.numel())
+                    assert flat[orders[l][:k]].abs().max() <= flat[orders[l][k:]].abs().min() if 0 < k < flat.numel() else True
                 flat[orders[l][: round(f * flat.numel())]] = 0.0
                 ws[l] = flat.reshape(ws[l].shape)
             logits = mf.layers.forward(ws, x)

@@ -1,6 +1,9 @@
 """The trained runs shipped in data/runs: complete, checksummed, small, served by the cache, and
 reproduced by retraining (bit for bit on the platform they were trained on)."""
+import dataclasses
 import hashlib
+import json
+import math
 import shutil
 from pathlib import Path
 
@@ -40,12 +43,52 @@ def test_shipped_runs_load_with_their_config_and_numbers():
         assert 0 < run.final("sampled") < 10
 
 
-def test_archive_bytes_depend_only_on_the_numbers():
-    cfg, seed = shipped.jobs()[0]
-    run = shipped.load(cfg, seed)
-    again = mf.Run(run.config, run.seed, run.metrics, run.params, {**run.info, "wall_s": 123.0})
-    assert shipped.to_bytes(again) == (shipped.FOLDER / shipped.name(cfg, seed)).read_bytes() or \
-        run.info["platform"] != shipped.platform_id()  # the platform is recorded in the file
+def _tiny_run():
+    """A run trained here in a fraction of a second (synthetic data, one epoch): every machine has it."""
+    g = mf.generator(11)
+    data = mf.Data(torch.rand(60, 784, generator=g), torch.randint(0, 10, (60,), generator=g),
+                   torch.rand(40, 784, generator=g), torch.randint(0, 10, (40,), generator=g))
+    cfg = mf.TrainConfig(widths=(784, 12, 10), n_train=60, batch_size=30, epochs=2)
+    return mf.train(cfg, seed=3, data=data, progress=False, threads=1)
+
+
+def _json(metrics: dict) -> str:
+    """Metrics as text: NaN (an epoch not evaluated) equals NaN here, as it does in the archive."""
+    return json.dumps(metrics, sort_keys=True)
+
+
+def test_archive_bytes_depend_only_on_the_numbers(tmp_path):
+    """Two trainings of the same run (equal numbers, other wall times) and a copy with every volatile
+    info key changed encode to the same bytes; one parameter element or one metric moved by one ulp
+    gives other bytes; and bytes -> load -> bytes is the identity. Nothing here is compared with the
+    committed files, so it bites on every machine."""
+    run, again = _tiny_run(), _tiny_run()
+    assert all(torch.equal(a, b) for k in run.params for a, b in zip(run.params[k], again.params[k]))
+    assert _json(run.metrics) == _json(again.metrics) and run.info["wall_s"] != again.info["wall_s"]
+    blob = shipped.to_bytes(run)
+    assert shipped.to_bytes(again) == blob
+    volatile = dataclasses.replace(run, info={**run.info, "wall_s": 1e9, "epoch_s": -1.0, "resumed_from_epoch": 1})
+    assert shipped.to_bytes(volatile) == blob
+
+    for key in ("pi", "m", "xi"):  # one element of one tensor, one ulp up
+        params = {k: [t.clone() for t in ts] for k, ts in run.params.items()}
+        t = params[key][1].view(-1)
+        t[7] = torch.nextafter(t[7], torch.tensor(float("inf")))
+        assert shipped.to_bytes(dataclasses.replace(run, params=params)) != blob, key
+    metrics = {k: list(v) for k, v in run.metrics.items()}
+    metrics["train_loss"][0] = math.nextafter(metrics["train_loss"][0], math.inf)
+    assert shipped.to_bytes(dataclasses.replace(run, metrics=metrics)) != blob
+    assert shipped.to_bytes(dataclasses.replace(run, seed=run.seed + 1)) != blob
+
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    (folder / shipped.name(run.config, run.seed)).write_bytes(blob)
+    (folder / "SHA256SUMS").write_text(f"{hashlib.sha256(blob).hexdigest()}  {shipped.name(run.config, run.seed)}\n")
+    loaded = shipped.load(run.config, run.seed, folder)
+    assert _json(loaded.metrics) == _json(run.metrics) and loaded.info["platform"] == shipped.platform_id()
+    assert not set(shipped.VOLATILE) & set(loaded.info)
+    assert all(torch.equal(a, b) for k in run.params for a, b in zip(run.params[k], loaded.params[k]))
+    assert shipped.to_bytes(loaded) == blob
 
 
 def test_damaged_or_unlisted_file_is_refused(tmp_path):

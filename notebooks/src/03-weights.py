@@ -81,7 +81,7 @@ mf.nb.save_figure(fig, "03a_parameter_histograms_paper-fig2")
 # so a pixel that is 0 in every training image sends no gradient to its 100 connections: they keep
 # their initial $\pi = 0$ and the initial $\Xi$ (shrunk only by the weight decay), and stay
 # "variable" whatever the task. Below, the **live** view leaves them out; the **all** view counts
-# every connection, as the paper's analysis does.
+# every connection, as the analysis code the authors published with the paper does.
 
 # %%
 print(f"{int(dead.sum())} of {len(dead)} input pixels are 0 in all {n_train:,} training images: "
@@ -90,7 +90,8 @@ print(f"{int(dead.sum())} of {len(dead)} input pixels are 0 in all {n_train:,} t
 # %% [markdown]
 # ## Category fractions per layer
 #
-# Exact (as in the authors' analysis) and with the tolerance `tol` ($\pi < $ tol counts as 0,
+# Exact (equalities, as the analysis code the authors published with the paper counts them) and with
+# the tolerance `tol` ($\pi < $ tol counts as 0,
 # $\pi > 1 - $ tol as 1, $\Xi <$ tol as 0); percent of the layer's connections (all, or from live
 # inputs only), mean and sd over seeds. Beyond the first layer both views are the same.
 
@@ -121,6 +122,25 @@ for ax, cat in zip(axes, ("VIP", "UIP", "variable")):
 fig.suptitle("Category fractions, mean ± sd over seeds (cf. paper Fig. 2, reconstructed)")
 fig.tight_layout()
 mf.nb.save_figure(fig, "03b_category_fractions_paper-fig2")
+
+# %% [markdown]
+# ## Where $\pi$ starts
+#
+# The recipe starts every $\pi$ at exactly 0. So "$\pi = 0$ at the end" lumps together connections
+# whose $\pi$ never left 0 and connections that were pushed away from 0 and came back. Every run
+# records the largest $\pi$ each connection reached after any step (`run.pi_max`). Per layer, among
+# the connections from live inputs: the share whose $\pi$ never moved; of those with $\pi = 0$ at the
+# end, the share that never moved; and, among the connections that did move, the fractions with
+# $\pi = 0$, $\pi = 1$ and $\Xi = 0$ at the end (their polarisation). Mean ± sd over seeds, in percent.
+
+# %%
+moved = pd.DataFrame([{"recipe": recipe, "seed": run.seed, "layer": l + 1, **row}
+                      for recipe, rs in runs.items() for run in rs
+                      for l, row in enumerate(mf.connections.moved_fractions(run.params, run.pi_max, include=live))])
+moved_cols = ["never_moved", "pi0_never_moved", "moved_pi==0", "moved_pi==1", "moved_xi==0"]
+moved_summary = (100 * moved.groupby(["recipe", "layer"])[moved_cols].agg(["mean", "std"])).round(2)
+moved_summary.rename(columns={"never_moved": "π never moved", "pi0_never_moved": "of π = 0: never moved",
+                              "moved_pi==0": "moved: π = 0", "moved_pi==1": "moved: π = 1", "moved_xi==0": "moved: Ξ = 0"})
 
 # %% [markdown]
 # ## What "absent" means
@@ -262,17 +282,24 @@ saved = mf.nb.save_results("weights", {
     "absence": {f"{recipe}|{view}": absence_dict(recipe, view) for recipe in runs for view in views},
     "variant_minus_paper": change.to_dict(orient="index"),
     "errors": errors.to_dict(),
+    "moved": {recipe: {f"layer{l}": {c: {"mean": float(100 * g[c].mean()), "sd": float(100 * g[c].std()),
+                                         "per_seed": (100 * g[c]).tolist()} for c in moved_cols + ["moved_n"]}
+                       for l, g in moved[moved.recipe == recipe].groupby("layer")} for recipe in runs},
+    "fractions_live_per_seed": {recipe: {f"layer{l}": {c: (100 * g[c]).tolist() for c in cols}
+                                         for l, g in exact[(exact.recipe == recipe) & (exact.view == "live inputs")].groupby("layer")}
+                                for recipe in runs},
 })
 print("wrote", saved.relative_to(mf.nb.ROOT))
 
 # %% [markdown]
 # ## What we learned
 
-# %%
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
 pe, ve = ex.loc["paper 2020"], ex.loc["2022 variant"]
 l1 = {v: 100 * exact[(exact.recipe == "paper 2020") & (exact.view == v) & (exact.layer == 1)][cols].mean()
       for v in views}
 ab = absent_summary.loc[("paper 2020", "live inputs")].xs("mean", axis=1, level=1)
+mv = moved_summary.loc["paper 2020"].xs("mean", axis=1, level=1)
 mf.nb.show_markdown(f"""
 - Under the paper recipe all three kinds exist in every layer, but **variable connections dominate**:
   {pe['variable'].min():.1f}–{pe['variable'].max():.1f} % per layer, against VIPs {pe['VIP'].min():.2f}–{pe['VIP'].max():.2f} %
@@ -283,6 +310,9 @@ mf.nb.show_markdown(f"""
   variable {l1['live inputs']['variable']:.1f} %, $\\pi = 0$ {l1['live inputs']['pi==0']:.1f} % (live inputs).
 - Exact boundary values are common: $\\Xi = 0$ for {pe['xi==0'].min():.1f}–{pe['xi==0'].max():.1f} % of the
   connections per layer.
+- Where $\\pi$ starts matters: of the live connections with $\\pi = 0$ at the end, {mv['pi0_never_moved'].min():.1f}–{mv['pi0_never_moved'].max():.1f} %
+  per layer never moved from their starting 0. Among the connections that did move, {mv['moved_pi==0'].min():.1f}–{mv['moved_pi==0'].max():.1f} %
+  end at $\\pi = 0$ and {mv['moved_pi==1'].min():.2f}–{mv['moved_pi==1'].max():.2f} % at $\\pi = 1$.
 - "Absent" depends on the reading (paper recipe, live inputs): exactly absent (UIP)
   {ab['exact'].min():.2f}–{ab['exact'].max():.2f} % per layer; absent more often than present ($\\pi > 0.5$)
   {ab['pi>0.5'].min():.2f}–{ab['pi>0.5'].max():.2f} %; absent from a sampled sub-network on average
@@ -296,40 +326,28 @@ mf.nb.show_markdown(f"""
 # %% [markdown]
 # ## Try it
 #
-# 1. How robust are the exact counts? Print the first layer's VIP and UIP fractions of seed 0 for
-#    tolerances 0, 1e-6, 1e-3 and 1e-1.
-#
-#    <details><summary>Solution</summary>
-#
-#    ```python
-#    for t in (0.0, 1e-6, 1e-3, 1e-1):
-#        row = mf.category_fractions(runs["paper 2020"][0].params, t)[0]
-#        print(t, round(100 * row["VIP"], 2), round(100 * row["UIP"], 2))
-#    ```
-#    </details>
-#
-# 2. Which hidden unit of seed 0 has the most VIPs in the first layer? Draw it with `show_unit`.
-#
-#    <details><summary>Solution</summary>
-#
-#    ```python
-#    c = mf.categories(runs["paper 2020"][0].params["pi"][0], runs["paper 2020"][0].params["xi"][0])
-#    best = int((c == 0).sum(1).argmax())
-#    show_unit(best)
-#    ```
-#    </details>
-#
-# 3. Are VIPs the connections with large weights? Compare the mean $|m|$ of VIPs and of variable
-#    connections in the first layer of seed 0.
-#
-#    <details><summary>Solution</summary>
-#
-#    ```python
-#    p = runs["paper 2020"][0].params
-#    c = mf.categories(p["pi"][0], p["xi"][0])
-#    print(p["m"][0][c == 0].abs().mean().item(), p["m"][0][c == 2].abs().mean().item())
-#    ```
-#    </details>
+# 1. **How robust are the exact counts?** Print the first layer's VIP and UIP fractions of seed 0 for
+#    tolerances 0, 1e-6, 1e-3 and 1e-1. *Expect:* the UIPs hardly change until the loosest tolerance;
+#    the VIPs grow as more near-zero $\Xi$ count.
+
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
+mf.nb.solution("03-weights", 1, globals())
+
+# %% [markdown]
+# 2. **Which hidden unit has the most VIPs?** Find the hidden unit of seed 0 with the most first-layer
+#    VIPs, and where on the image they sit. *Expect:* VIPs on the strokes' region, none on the
+#    blank border (those connections get no gradient). `show_unit(unit)` draws any unit.
+
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
+mf.nb.solution("03-weights", 2, globals())
+
+# %% [markdown]
+# 3. **Are VIPs the connections with large weights?** Compare the median $|m|$ of the VIPs and of the
+#    variable connections from live inputs in the first layer of seed 0. *Expect:* no general answer;
+#    find out.
+
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
+mf.nb.solution("03-weights", 3, globals())
 
 # %%
 mf.nb.versions()

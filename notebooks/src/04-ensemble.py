@@ -18,16 +18,19 @@
 # 1. **remove VIPs**: $k = \mathrm{int}(f\cdot N_\mathrm{VIP})$ VIPs get $\pi = 1$; mean error of `n_perturb` sampled networks;
 # 2. **matched control**: for each of those $k$ VIPs, the variable connection nearest to it in
 #    magnitude $\sqrt{E[w^2]} = \sqrt{(1-\pi)(m^2+\Xi)}$ (without replacement) gets $\pi = 1$
-#    instead. VIPs are large weights; this control removes equally large ones, so it tests
-#    *important* rather than *large*;
-# 3. **random control**: $k$ variable connections picked at random get $\pi = 1$ (mostly small ones);
+#    instead. It removes as many connections, of the same sizes, so it tells *important* from
+#    *large*;
+# 3. **random control**: $k$ variable connections picked at random get $\pi = 1$;
 # 4. **activate UIPs**: $\mathrm{int}(f\cdot N_\mathrm{UIP})$ UIPs of each sampled network get values
 #    at the scale of the layer's trained weights: copies of randomly chosen present weights of the
-#    same layer of that network.
+#    same layer of that network;
+# 5. **its control**: as many connections picked at random among the layer's other (non-UIP)
+#    connections get new values drawn the same way. If UIPs are truly unimportant, giving them
+#    values must hurt less than giving values to connections picked without regard to their category.
 #
-# Beside them, the view with every connection and the first version of the experiment, at $f = 1$:
-# the random control drawn from all variable connections (dead inputs included), and UIPs set to
-# $\mathcal N(0,1)$ values, small next to the largest trained weights (their magnitudes are drawn below).
+# Beside them, at $f = 1$, two other readings: the random control drawn from all variable
+# connections (dead inputs included), and UIPs set to $\mathcal N(0,1)$ values, which are small
+# next to the largest trained weights (their magnitudes are drawn below).
 #
 # *Paper figure:* Fig. 3, target weight perturbation, **reconstructed**; the sub-network statistics
 # test claims of the text. Symbols: [glossary](../docs/glossary.md).
@@ -124,10 +127,11 @@ counts
 
 # %%
 names = {"vip_removal": ("remove VIPs", "k", "o"), "matched_removal": ("remove as many variable, matched in magnitude", "C1", "D"),
-         "random_removal": ("remove as many variable, random", "C0", "s"), "uip_activation": ("activate UIPs (layer-scale values)", "C2", "^")}
+         "random_removal": ("remove as many variable, random", "C0", "s"), "uip_activation": ("activate UIPs (layer-scale values)", "C2", "^"),
+         "random_resample": ("as many random non-UIPs get new values (control)", "C4", "v")}
 n_vip, n_uip = counts["VIP"].mean(), counts["UIP"].mean()
-fig, axes = plt.subplots(1, 2, figsize=(13, 4.8))
-for ax, group, n, what in ((axes[0], keys[:3], n_vip, "connections removed"), (axes[1], keys[3:], n_uip, "UIPs activated")):
+fig, axes = plt.subplots(1, 2, figsize=(13, 4.8), sharey=True)  # one scale: the effects compare across panels
+for ax, group, n, what in ((axes[0], keys[:3], n_vip, "connections removed"), (axes[1], keys[3:], n_uip, "connections given values")):
     for key in group:
         label, colour, marker = names[key]
         ax.errorbar(fractions, pert[key]["mean"], yerr=pert[key]["sd"], color=colour, marker=marker, capsize=3, label=label)
@@ -140,7 +144,7 @@ axes[0].errorbar([1.0], first_f1["random_removal"]["mean"], yerr=first_f1["rando
 axes[1].errorbar([1.0], first_f1["uip_activation"]["mean"], yerr=first_f1["uip_activation"]["sd"], color="0.4",
                  marker="x", ms=9, ls="none", capsize=3, label="activate all UIPs with N(0, 1) values")
 axes[0].set_title("Removing connections (live inputs)", fontsize=11)
-axes[1].set_title("Activating unimportant connections", fontsize=11)
+axes[1].set_title("Giving values to unimportant connections, and a control", fontsize=11)
 for ax in axes:
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.27), ncol=2)
 fig.suptitle("Target weight perturbation, first layer (cf. paper Fig. 3, reconstructed)")
@@ -149,9 +153,10 @@ mf.nb.save_figure(fig, "04b_target_perturbation_paper-fig3")
 print("controls impossible (fewer variable weights than int(f * N_VIP)) at:", short or "no fraction")
 
 # %% [markdown]
-# Error bars: sd over seeds of the per-seed mean over `n_perturb` samples. At $f = 1$ curve 1 has
-# removed every first-layer VIP; both controls remove the same *number* of variable connections, a
-# small share of them, since variable connections are far more numerous.
+# Error bars: sd over seeds of the per-seed mean over `n_perturb` samples; both panels share one
+# error scale. At $f = 1$ curve 1 has removed every first-layer VIP; both removal controls remove the
+# same *number* of variable connections, a small share of them, since variable connections are far
+# more numerous.
 #
 # ### How well the matched control is matched
 #
@@ -180,18 +185,21 @@ print(f"matched / VIP magnitude, pair by pair: median {np.median(pair):.4f}, 5-9
       f"{np.quantile(pair, 0.05):.3f}-{np.quantile(pair, 0.95):.3f}")
 quantiles
 
-# %%
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
 i1 = len(fractions) - 1
 base = unperturbed["mean"]
 delta = {k: pert[k]["mean"][i1] - base for k in pert}
 delta_first = {k: first_f1[k]["mean"] - base for k in first_f1}
+per_seed = {"seed": seeds, "unperturbed": [c["unperturbed"][0] for c in curves],
+            "delta_at_f1": {k: [c[k][i1][0] - c["unperturbed"][0] for c in curves] for k in keys},
+            "counts": counts[["VIP", "UIP", "variable"]].to_dict(orient="list")}
 saved = mf.nb.save_results("ensemble", {
     "subnetworks": ens.reset_index().to_dict(orient="records"),
     "sampled_sd_mean": float(ens["sampled sd"].mean()),
-    "perturbation": {"fractions": fractions.tolist(), **pert, "unperturbed": unperturbed,
+    "perturbation": {"fractions": fractions.tolist(), **pert, "unperturbed": unperturbed, "n_samples": n_perturb,
                      "counts": counts.reset_index().to_dict(orient="records"),
                      "variable_short": {str(k): v for k, v in short.items()}, "dead_inputs": int(dead.sum()),
-                     "all_connections_f1": first_f1,
+                     "all_connections_f1": first_f1, "per_seed": per_seed,
                      "matching": {"pair_ratio_median": float(np.median(pair)),
                                   "pair_ratio_5": float(np.quantile(pair, 0.05)), "pair_ratio_95": float(np.quantile(pair, 0.95)),
                                   "median_magnitude": {k: float(np.median(v)) for k, v in mags.items()}}},
@@ -199,14 +207,23 @@ saved = mf.nb.save_results("ensemble", {
 })
 print("wrote", saved.relative_to(mf.nb.ROOT))
 
-# %% [markdown]
-# ## What we learned
-
-# %%
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
+d = per_seed["delta_at_f1"]
+vm = mf.stats.paired(d["vip_removal"], d["matched_removal"])  # seed by seed: VIPs minus their matched control
+ur = mf.stats.paired(d["random_resample"], d["uip_activation"])  # the control minus the UIPs
 dv, dm = delta["vip_removal"], delta["matched_removal"]
 matched_sentence = ("Removing VIPs does not hurt more than the matched control." if dv <= max(dm, 0) else
                     f"The matched control does {100 * max(dm, 0) / dv:.0f} % of the VIPs' damage: "
                     + ("much of what the VIPs carry is their size." if dm >= 0.5 * dv else "the VIPs matter beyond their size."))
+med = {k: float(np.median(v)) for k, v in mags.items()}
+size_sentence = (f"VIPs are {'larger' if med['vip_removal'] > med['random_removal'] else 'smaller'} than a typical variable "
+                 f"connection: median magnitude {med['vip_removal']:.3f} against {med['random_removal']:.3f} for the random "
+                 f"control (the matched control: {med['matched_removal']:.3f}).")
+
+# %% [markdown]
+# ## What we learned
+
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
 mf.nb.show_markdown(f"""
 - Sampled sub-networks all work: over {n_seeds} seeds × {n_networks} sub-networks the errors span
   {ens['sampled min'].min():.2f}–{ens['sampled max'].max():.2f} %, with an sd of {ens['sampled sd'].mean():.2f} points
@@ -217,47 +234,39 @@ mf.nb.show_markdown(f"""
   **{delta['vip_removal']:+.2f} points** (unperturbed: {base:.2f} %). Removing as many variable connections
   of the same magnitude raises it by {delta['matched_removal']:+.2f} points; as many picked at random, by
   {delta['random_removal']:+.2f} points ({delta_first['random_removal']:+.2f} with dead inputs among them).
-  {matched_sentence}
-  The matched magnitudes are {np.median(pair):.3f} times the VIPs' (median over pairs).
-- Switching on all {n_uip:.0f} UIPs with values copied from the layer's present weights raises the error by
-  {delta['uip_activation']:+.2f} points; with $\\mathcal N(0,1)$ values, by {delta_first['uip_activation']:+.2f} points.
+  Seed by seed, the VIPs' rise exceeds the matched control's by {vm['mean']:+.2f} ± {vm['se']:.2f} points
+  (paired t-test over {vm['n']} seeds, one-sided p = {vm['p']:.2g}). {matched_sentence}
+  {size_sentence}
+- Giving all {n_uip:.0f} UIPs values copied from the layer's present weights raises the error by
+  {delta['uip_activation']:+.2f} points; giving as many randomly chosen other connections values drawn the same way,
+  by {delta['random_resample']:+.2f} points (control minus UIPs, seed by seed: {ur['mean']:+.2f} ± {ur['se']:.2f},
+  p = {ur['p']:.2g}). With $\\mathcal N(0,1)$ values the UIPs raise it by {delta_first['uip_activation']:+.2f} points.
 """)
 
 # %% [markdown]
 # ## Try it
 #
-# 1. How many sub-networks does a stable mean error need? Compare the mean error of the first 5,
-#    20 and all sub-networks of seed 0.
-#
-#    <details><summary>Solution</summary>
-#
-#    ```python
-#    e = all_errors[0]
-#    print(e[:5].mean(), e[:20].mean(), e.mean())
-#    ```
-#    </details>
-#
-# 2. Remove VIPs from the *second* weight layer instead of the first (`layer=1`) for seed 0, with
-#    fractions 0, 0.5 and 1.
-#
-#    <details><summary>Solution</summary>
-#
-#    ```python
-#    r = mf.perturbation(runs[0].params, data.x_test, data.y_test, fractions=[0, 0.5, 1], n_samples=2,
-#                        layer=1, generator=mf.generator(1))
-#    print(r["counts"], [round(m, 2) for m, _ in r["vip_removal"]])
-#    ```
-#    </details>
-#
-# 3. Draw one sub-network, an ordinary torch module, and measure its error yourself.
-#
-#    <details><summary>Solution</summary>
-#
-#    ```python
-#    sub = runs[0].network().sample(mf.generator(42))
-#    print((sub(data.x_test).argmax(1) != data.y_test).float().mean().item() * 100)
-#    ```
-#    </details>
+# 1. **How many sub-networks does a stable mean error need?** Compare the mean error of the first 5,
+#    the first 20 and all sub-networks of seed 0. *Expect:* the mean of five is already within a few
+#    hundredths of a point of the mean of all, since the sub-networks' errors spread so little.
+
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
+mf.nb.solution("04-ensemble", 1, globals())
+
+# %% [markdown]
+# 2. **Is the second layer different?** Remove VIPs from the *second* weight layer (`layer=1`) of seed 0,
+#    at fractions 0, 0.5 and 1, beside the matched control. *Expect:* fewer VIPs than in the first
+#    layer, and a smaller rise.
+
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
+mf.nb.solution("04-ensemble", 2, globals())
+
+# %% [markdown]
+# 3. **A sub-network is an ordinary network.** Draw one (an `nn.Sequential`) and measure its error
+#    yourself, with plain torch. *Expect:* an error inside the spread of the box plot above.
+
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
+mf.nb.solution("04-ensemble", 3, globals())
 
 # %%
 mf.nb.versions()

@@ -33,7 +33,7 @@ venv: $(STAMP)
 # pip asks every index for every package, and an index it cannot reach costs it about 8 s a package
 # with its default retries (the whole environment: many minutes). --retries 1 --timeout 30 keep one
 # unreachable index to seconds; torch's dependencies and the rest come from PyPI in the second call.
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml binder/overrides.json
 	@$(PYTHON) -c 'import re, sys; need = tuple(map(int, re.search(r"requires-python = \">=(\d+)\.(\d+)", open("pyproject.toml").read()).groups())); sys.version_info >= need or sys.exit(f"mfcredit needs Python >= {need[0]}.{need[1]} (requires-python in pyproject.toml); $(PYTHON) is {sys.version.split()[0]}: run make PYTHON=python3.{need[1]} (or newer)")'
 	$(PYTHON) -m venv $(VENV)
 	$(if $(TORCH),echo '$(TORCH)',grep -E '^torch[=;[:space:]]' requirements.txt) > $(VENV)/requirements-torch.txt
@@ -42,6 +42,8 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PIP) install --quiet -r $(VENV)/requirements-torch.txt -r $(VENV)/requirements-rest.txt
 	$(PIP) install --quiet --no-deps --no-build-isolation -e .
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	@# JupyterLab's defaults for this environment: no news prompt, no update check (make lab, Binder)
+	mkdir -p $(VENV)/share/jupyter/lab/settings && cp binder/overrides.json $(VENV)/share/jupyter/lab/settings/
 	touch $(STAMP)
 
 test: unit nbval browser

@@ -178,3 +178,17 @@ def _binned(pi, m, s, dw):
     mass = mass + torch.where(k == 0, pi[:, None], torch.zeros_like(mass))
     spike_outside = (k == 0).any(1).logical_not()  # bin 0 beyond m +- TAIL s: the spike alone
     return _plogp(mass).sum(1) + torch.where(spike_outside, _plogp(pi), torch.zeros_like(pi))
+
+
+def directions(first: list, last: list, sd_first: list, sd_last: list, k: float = 2.0) -> dict:
+    """The directions of per-layer entropy means (a claim about depth and data size that does not
+    depend on where a convention puts its zero): the 1-based layer with the highest and with the
+    lowest mean at the first size (``first``), and per layer the sign of the change to the last size:
+    '+' or '-' where |last - first| exceeds ``k`` times the larger of the two sds over runs, '0' where
+    it does not (the change cannot be told from run-to-run noise)."""
+    signs = []
+    for a, b, sa, sb in zip(first, last, sd_first, sd_last):
+        noise = k * max(0.0 if sa is None or math.isnan(sa) else sa, 0.0 if sb is None or math.isnan(sb) else sb)
+        signs.append("0" if abs(b - a) <= noise else "+" if b > a else "-")
+    return {"highest": 1 + max(range(len(first)), key=lambda i: first[i]),
+            "lowest": 1 + min(range(len(first)), key=lambda i: first[i]), "change": " ".join(signs)}

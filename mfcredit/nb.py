@@ -72,6 +72,7 @@ PARAMS = {
     "n_samples": Param(int, 100, quick=2000),
     "n_networks": Param(int, 2, quick=20),
     "n_perturb": Param(int, 1, quick=2),
+    "n_prune_samples": Param(int, 1, quick=2),
     "n_test": Param(int, 1, 10_000, quick=2000),
     "n_runs": Param(int, 1, quick=2),
     "sizes": Param(list, 1, 60_000, quick=[500, 1000]),
@@ -131,7 +132,8 @@ def setup(ns: dict) -> None:
     return_freed_memory()  # freed sampling temporaries go back to the system (kernel memory)
     sns.set_theme(style="whitegrid", context="notebook", palette="colorblind")
     matplotlib.rcParams.update({"figure.dpi": 100, "savefig.dpi": 120, "savefig.bbox": "tight",
-                                "svg.hashsalt": "mfcredit", "figure.max_open_warning": 0})
+                                "svg.hashsalt": "mfcredit", "figure.max_open_warning": 0,
+                                "axes.titlesize": 12, "figure.titlesize": 12})  # every title one size
     if quick and as_bool("MFCREDIT_QUICK", os.environ.get("MFCREDIT_QUICK", "0")):
         # set in the environment (Binder's default): quick = False in the notebook cannot override it
         print("Quick mode (MFCREDIT_QUICK=1 is set): small sizes, minutes at most, figures in "

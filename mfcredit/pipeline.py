@@ -135,14 +135,15 @@ def timings_table(table: dict) -> str:
 
 
 def update_readme(quick: bool) -> None:
-    """Copy results/claims.md, results/beyond.md and the notebooks' timings into the README's blocks
-    (paper scale only)."""
+    """Copy results/claims.md, results/beyond.md (with the rows of results/planted.md) and the
+    notebooks' timings into the README's blocks (paper scale only)."""
     claims, timings = ROOT / "results" / "claims.md", ROOT / "results" / "timings.json"
-    beyond = ROOT / "results" / "beyond.md"
+    beyond, planted = ROOT / "results" / "beyond.md", ROOT / "results" / "planted.md"
     if not quick and claims.is_file():
         replace_marked_block(REPO / "README.md", "claims", claims.read_text())
-    if not quick and beyond.is_file():
-        replace_marked_block(REPO / "README.md", "beyond", beyond.read_text())
+    if not quick and beyond.is_file():  # notebook 7's table, then notebook 8's rows
+        rows = beyond.read_text().rstrip("\n") + ("\n" + planted.read_text() if planted.is_file() else "\n")
+        replace_marked_block(REPO / "README.md", "beyond", rows)
     if not quick and timings.is_file():
         replace_marked_block(REPO / "README.md", "timings", timings_table(json.loads(timings.read_text())))
 

@@ -24,7 +24,7 @@ from mfcredit.pipeline import check_parameters, strip_metadata  # noqa: E402
 
 ROOT = Path(mf.nb.REPO)
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
-CHAPTERS = [p for p in NOTEBOOKS if p.name[:2] in ("01", "02", "03", "04", "05", "06", "07")]
+CHAPTERS = [p for p in NOTEBOOKS if p.name[:2] in ("01", "02", "03", "04", "05", "06", "07", "08")]
 
 
 def ns(**values):
@@ -165,7 +165,7 @@ def test_chapters_open_with_a_question_and_close_with_what_we_learned(path):
 
 
 def test_every_notebook_present():
-    assert [p.name[:2] for p in NOTEBOOKS] == [f"{i:02d}" for i in range(9)]
+    assert [p.name[:2] for p in NOTEBOOKS] == [f"{i:02d}" for i in range(10)]
     assert (ROOT / "docs" / "glossary.md").is_file()
 
 
@@ -287,3 +287,22 @@ def test_figures_are_byte_identical_across_processes(tmp_path):
         assert files["a"][fname] == files["b"][fname], f"{fname} differs between two processes"
     for ext in ("png", "pdf"):
         assert files["a"][f"f.{ext}"] != files["a"][f"g.{ext}"], f"{ext}: a different figure gave the same bytes"
+
+
+def test_notebooks_carry_no_nbval_comments_only_cell_tags():
+    """nbval reads cell tags (nbval-check-output, ...): no marker comment is left for a reader to see."""
+    texts = {p.name: p.read_text() for p in [*NOTEBOOKS, *(ROOT / "notebooks" / "src").glob("*.py")]}
+    assert not [name for name, text in texts.items() if "NBVAL_" in text]
+    tagged = [p.name for p in NOTEBOOKS for c in nbformat.read(p, as_version=4).cells
+              if "nbval-check-output" in c.metadata.get("tags", [])]
+    assert tagged, "no cell is checked by nbval"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_text_assembling_and_saving_cells_are_collapsed(path):
+    """A cell that only assembles text ("What we learned", a table of answers) or saves results shows its
+    output, with its code folded: collapsed in JupyterLab and behind a toggle on the site."""
+    for c in nbformat.read(path, as_version=4).cells:
+        if c.cell_type == "code" and ("show_markdown(" in c.source or "save_results(" in c.source):
+            assert "hide-input" in c.metadata.get("tags", []), c.source.splitlines()[0]
+            assert c.metadata.get("jupyter", {}).get("source_hidden") is True, c.source.splitlines()[0]

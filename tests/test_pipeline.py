@@ -142,6 +142,9 @@ def test_readme_blocks_refreshed_from_results(tmp_path, monkeypatch):
     pipeline.update_readme(quick=False)
     assert readme.read_text() == ("a\n<!-- claims:start -->\n| new | claims |\n<!-- claims:end -->\nb\n"
                                   "<!-- beyond:start -->\n| new | beyond |\n<!-- beyond:end -->\nc\n")
+    (tmp_path / "results" / "planted.md").write_text("| 5. planted | rows |\n")  # notebook 8's rows follow notebook 7's
+    pipeline.update_readme(quick=False)
+    assert "<!-- beyond:start -->\n| new | beyond |\n| 5. planted | rows |\n<!-- beyond:end -->" in readme.read_text()
 
 
 def _processes_with(env_item: str) -> list[int]:

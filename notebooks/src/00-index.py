@@ -21,14 +21,16 @@
 # | [3. Weights](03-weights.ipynb) | Which connections does the ensemble call very important, unimportant or variable, and how much does that depend on the optimiser? A browser over hidden units. | Fig. 2 (reconstructed) |
 # | [4. Ensemble](04-ensemble.ipynb) | Do sampled sub-networks all work, and does removing "important" connections hurt? | Fig. 3 (reconstructed) |
 # | [5. Entropy](05-entropy.ipynb) | How random do connections stay, by layer and training-set size? | Fig. 4 (reconstructed) |
-# | [6. Controls](06-controls.ipynb) | Is gBP still as good as BP when BP gets a learning rate tuned on validation images? Which detail of the training recipe decides how many connections end exactly absent or very important (one detail changed at a time, in both directions)? | |
-# | [7. Beyond the paper](07-beyond.ipynb) | Is the ensemble's credit a better guide for pruning than a standard network's weight magnitudes? Are its probabilities calibrated, does it know when an image is of an unfamiliar kind, and does the picture hold on Fashion-MNIST? | beyond the paper |
-# | [8. Claims](08-claims.ipynb) | Which of the paper's claims hold here, with numbers and stated thresholds? | |
+# | [6. Controls](06-controls.ipynb) | Is gBP still as good as BP when BP gets a tuned learning rate, early stopping and dropout? Which detail of the training recipe decides how many connections end exactly absent or very important (one detail at a time, in both directions, and two together)? | |
+# | [7. Beyond the paper](07-beyond.ipynb) | Is the ensemble's credit a better guide for pruning than the size of a weight? Are its probabilities calibrated, against a temperature-scaled network; does it know when an image is of an unfamiliar kind; do the claims hold on Fashion-MNIST? | beyond the paper |
+# | [8. Planted problems](08-planted.ipynb) | Does the ensemble find connections that are known to be unneeded: planted noise pixels, and the inputs a teacher network ignores? | beyond the paper |
+# | [9. Claims](09-claims.ipynb) | Which of the paper's claims hold here, on MNIST and Fashion-MNIST, with numbers and stated rules? | |
 #
 # "Reconstructed" means that the recipe is the authors' but the exact content of their figure is
 # not known to us, so the figure shows what the text describes. Every symbol is in the
 # [notation and glossary](../docs/glossary.md). Each notebook opens with its question, closes with
-# "What we learned" (numbers computed by that run) and exercises with solutions to unfold.
+# "What we learned" (numbers computed by that run) and exercises, each with what to expect and a
+# worked solution, run with the notebook and folded until clicked.
 #
 # ## Two modes
 #
@@ -36,13 +38,30 @@
 # (`quick = False`) is what the committed notebooks and `figures/` show. **Quick mode**
 # (`quick = True`, or the environment variable `MFCREDIT_QUICK=1`) shrinks every size so a notebook
 # runs in a minute or two; its figures go to `figures/quick/`, never over the paper-scale ones.
-# Trained runs are cached (`cache/`), so a second run of a notebook does not retrain.
+# How the notebooks are rebuilt, and where trained runs are kept: [docs/reading.md](../docs/reading.md).
 #
-# How long each notebook took in the last build from scratch (an empty training cache:
-# `make figures RETRAIN=1`, or `make figures QUICK=1 RETRAIN=1` for quick mode; recorded in
-# `results/timings.json` and `results/quick/timings.json`; the second is not committed, so the
-# quick-mode column appears once quick mode has been built on your machine). With its runs cached a
-# notebook takes seconds to a minute.
+# ## Rebuild everything, or use the package
+#
+# From a clone of the repository, `make figures` reruns every notebook at paper scale and rewrites
+# `figures/` and `results/`; `make test` runs the unit tests and every notebook in quick mode. The
+# package behind the notebooks is `mfcredit`:
+#
+# ```python
+# import mfcredit as mf
+# data = mf.load_dataset("mnist", n_train=10_000)
+# run = mf.train(mf.TrainConfig(epochs=20), seed=0, data=data)
+# mf.evaluate(run.network(), data.x_test, data.y_test)   # sampled / noisy mean field / eps = 0
+# ```
+#
+# See the [README](../README.md) for the package's use and the [docs](../docs/) for performance and
+# testing.
+#
+# ## How long each notebook takes
+#
+# In the last build from scratch (an empty training cache: `make figures RETRAIN=1`, or
+# `make figures QUICK=1 RETRAIN=1` for quick mode; recorded in `results/timings.json` and
+# `results/quick/timings.json`; the second is not committed, so its column appears once quick mode
+# has been built on your machine). With its runs cached a notebook takes seconds to a few minutes.
 
 # %% tags=["parameters"]
 quick: bool = False
@@ -72,23 +91,6 @@ def shown(t):
 paper, small = timings("paper"), timings("quick")
 measured = {k: v for k, v in {"paper scale": paper, "quick mode": small}.items() if v}  # quick: once run here
 pd.DataFrame({name: {k: shown(v.get(name)) for k, v in measured.items()} for name in sorted(set(paper) | set(small))}).T
-
-# %% [markdown]
-# ## Rebuild everything, or use the package
-#
-# From a clone of the repository, `make figures` reruns every notebook at paper scale and rewrites
-# `figures/` and `results/`; `make test` runs the unit tests and every notebook in quick mode. The
-# package behind the notebooks is `mfcredit`:
-#
-# ```python
-# import mfcredit as mf
-# data = mf.load_dataset("mnist", n_train=10_000)
-# run = mf.train(mf.TrainConfig(epochs=20), seed=0, data=data)
-# mf.evaluate(run.network(), data.x_test, data.y_test)   # sampled / noisy mean field / eps = 0
-# ```
-#
-# See the [README](../README.md) for the package's use and the [docs](../docs/) for performance and
-# testing.
 
 # %%
 mf.nb.versions()

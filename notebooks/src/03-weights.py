@@ -258,7 +258,7 @@ display(change)
 print("final test error (%), mean over seeds:")
 errors
 
-# %%
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
 def fraction_dict(recipe, view, t):
     return {f"layer{l}": {c: {"mean": float(summary.loc[(recipe, view, t, l), (c, "mean")]),
                               "sd": float(summary.loc[(recipe, view, t, l), (c, "std")])} for c in cols}

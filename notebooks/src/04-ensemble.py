@@ -66,7 +66,8 @@ print(f"{int(dead.sum())} dead input pixels; {100 * (data.x_test[:, dead] != 0).
 # ## Many sub-networks
 #
 # For each seed: `n_networks` sub-networks sampled from the trained distribution, evaluated on the
-# 10,000 test images, next to the two mean-field errors of the same distribution. *Shared* is the
+# 10,000 test images, next to the two mean-field errors of the same distribution (the noisy one
+# with its sd over 10 draws of the noise). *Shared* is the
 # Jaccard index of the sets of present connections of two sub-networks (mean over pairs): how much
 # wiring they have in common. *Disagreement* is the fraction of test images on which two
 # sub-networks predict different classes (mean over pairs).
@@ -75,11 +76,12 @@ print(f"{int(dead.sum())} dead input pixels; {100 * (data.x_test[:, dead] != 0).
 rows, all_errors = [], []
 for run in runs:
     res = mf.ensemble_study(run.params, data.x_test, data.y_test, n=n_networks, generator=mf.generator(100 + run.seed))
-    mfe = mf.evaluate(run.network(), data.x_test, data.y_test, mf.generator(200 + run.seed))
+    noisy = [mf.evaluate(run.network(), data.x_test, data.y_test, mf.generator(200 + run.seed + 1000 * k)) for k in range(10)]
     e = res["errors"].numpy()
     all_errors.append(e)
     rows.append({"seed": run.seed, "sampled mean": e.mean(), "sampled sd": e.std(ddof=1), "sampled min": e.min(),
-                 "sampled max": e.max(), "noisy MF": mfe["mf_noisy"], "eps=0 MF": mfe["mf_mean"],
+                 "sampled max": e.max(), "noisy MF": noisy[0]["mf_noisy"], "eps=0 MF": noisy[0]["mf_mean"],
+                 "noisy MF sd (10 draws)": np.std([n["mf_noisy"] for n in noisy], ddof=1),
                  "disagreement (%)": 100 * res["disagreement"],
                  **{f"shared, layer {l + 1} (%)": 100 * s for l, s in enumerate(res["shared"])}})
 ens = pd.DataFrame(rows).set_index("seed")
@@ -143,8 +145,8 @@ axes[0].errorbar([1.0], first_f1["random_removal"]["mean"], yerr=first_f1["rando
                  marker="x", ms=9, ls="none", capsize=3, label="random, dead inputs included (all connections)")
 axes[1].errorbar([1.0], first_f1["uip_activation"]["mean"], yerr=first_f1["uip_activation"]["sd"], color="0.4",
                  marker="x", ms=9, ls="none", capsize=3, label="activate all UIPs with N(0, 1) values")
-axes[0].set_title("Removing connections (live inputs)", fontsize=11)
-axes[1].set_title("Giving values to unimportant connections, and a control", fontsize=11)
+axes[0].set_title("Removing connections (live inputs)")
+axes[1].set_title("Giving values to unimportant connections, and a control")
 for ax in axes:
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.27), ncol=2)
 fig.suptitle("Target weight perturbation, first layer (cf. paper Fig. 3, reconstructed)")

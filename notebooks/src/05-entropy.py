@@ -41,8 +41,24 @@
 # At $\pi = 0$ it tends to the Gaussian entropy $\tfrac12\ln(2\pi e\Xi)$, negative when
 # $\Xi < 1/(2\pi e) \approx 0.059$. Note the jump this implies: a connection with $\pi = 0$ and $\Xi$ just
 # above $10^{-8}$ has $S \approx \tfrac12\ln(2\pi e\cdot10^{-8}) \approx -7.8$, while at $\Xi \le 10^{-8}$ the
-# closed form gives $S = 0$. Layer means
-# therefore depend on how many $\Xi$ the optimiser puts exactly on 0; below we measure by how much.
+# closed form gives $S = 0$. Layer means therefore depend on how many $\Xi$ the optimiser puts exactly
+# on 0; below we measure by how much. There is a second problem: where spike and slab overlap, the
+# first term treats the spike as a point mass (a probability added to a density) while the second
+# sees it as a box, so the estimate is not the entropy of any one distribution, and its value
+# depends on the unit of $w$.
+#
+# ## A well-defined convention: the quantised weight
+#
+# Round the weight to the nearest multiple of a bin width $\mathrm{d}w$. The rounded weight is a
+# discrete variable with a Shannon entropy $H_{\mathrm{d}w} = -\sum_k p_k\ln p_k$ for any mixture of
+# spike and slab: the spike's mass $\pi$ lies in the bin $k = 0$, the slab's mass in bin $k$ is
+# $(1-\pi)\,[\Phi(\tfrac{(k+1/2)\mathrm{d}w - m}{\sqrt\Xi}) - \Phi(\tfrac{(k-1/2)\mathrm{d}w - m}{\sqrt\Xi})]$ ($\Phi$ the
+# normal CDF). No Monte Carlo, no regularised spike, no jump: a VIP has $H = 0$, a UIP $H = 0$, a
+# connection present half the time with a fixed value $H = \ln 2$, and a wide slab
+# $H \approx \tfrac12\ln(2\pi e\Xi) - \ln\mathrm{d}w$, so the bin width shifts every wide slab by the
+# same amount but moves the narrow ones less. We compute it at the bin widths `dws` and ask, in
+# notebook 9, whether the *directions* the paper's estimator gives (which layer has the most entropy,
+# which the least, and the sign of the change with $M$) hold under every convention.
 
 # %% tags=["parameters"]
 quick: bool = False
@@ -52,6 +68,7 @@ n_runs: int = 3         # independent runs (seeds) per size
 epochs: int = 200
 batch_size: int = 500
 n_mc: int = 100         # Monte Carlo draws per connection
+dws: list = [1e-3, 1e-2, 1e-1]  # bin widths of the quantised entropy
 
 # %%
 import math
@@ -78,8 +95,7 @@ S = mf.connection_entropy(pi, m, xi, n_mc=100_000, generator=mf.generator(0))
 expected = [0.0, 0.0, -0.3 * math.log(0.3) - 0.7 * math.log(0.7), 0.5 * math.log(2 * math.pi * math.e * 0.01)]
 pd.DataFrame({"pi": pi, "m": m, "xi": xi, "S (estimator)": S, "S (closed form)": expected}).round(4)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print("limits reproduced (|difference| < 0.01):", bool(torch.allclose(S, torch.tensor(expected, **d), atol=0.01)))
 
 # %% [markdown]
@@ -119,28 +135,39 @@ rows = []
 for (arm, cfg, r), run in zip(jobs, trained):
     views = {"all": None, "live inputs": mf.live_connections(run.params, dead[cfg.n_train])}
     rows += [{"arm": arm, "M": cfg.n_train, "seed": r, "test error (%)": run.final("sampled"), **e}
-             for e in mf.entropy_by_layer(run.params, views, n_mc=n_mc, generator=mf.generator(1000 + r))]
+             for e in mf.entropy_by_layer(run.params, views, n_mc=n_mc, generator=mf.generator(1000 + r), dws=dws)]
 ent = pd.DataFrame(rows).rename(columns={"S_gaussian_limit": "S, Gaussian limit", "xi_zero": "xi <= 1e-8"})
-agg = ent.groupby(["arm", "view", "M", "layer"])[["S", "S, Gaussian limit", "xi <= 1e-8"]].agg(["mean", "std"])
+H_cols = [f"H(dw={dw:g})" for dw in dws]
+CONVENTIONS = {"S": "paper's estimator", "S, Gaussian limit": "paper's, Gaussian side of the jump",
+               **{c: f"quantised, dw = {dw:g}" for c, dw in zip(H_cols, dws)}}
+agg = ent.groupby(["arm", "view", "M", "layer"])[[*CONVENTIONS, "xi <= 1e-8"]].agg(["mean", "std"])
 agg["S"].unstack("layer").round(3)
 
 # %%
 fx = agg.loc[("fixed epochs", "all"), "S"]
 n_layers = len(widths) - 1
+all_sizes = sorted(set(sizes) | set(equal_sizes))
+
+
+def size_colour(M):
+    """Training-set sizes in shades of grey (dark: large), so that the colours C0, C1, ... always mean layers."""
+    return plt.get_cmap("Greys")(0.35 + 0.6 * all_sizes.index(M) / max(len(all_sizes) - 1, 1))
+
+
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 for i, M in enumerate(sizes):
     axes[0].errorbar(np.arange(1, n_layers + 1) + 0.05 * (i - (len(sizes) - 1) / 2), fx.loc[M, "mean"], yerr=fx.loc[M, "std"].fillna(0),
-                     marker="o", capsize=3, label=f"M = {M:,}")
+                     marker="s", ls="--", capsize=3, color=size_colour(M), label=f"M = {M:,}")
 axes[0].set(xlabel="weight layer", ylabel="mean connection entropy S", xticks=range(1, n_layers + 1))
 axes[0].axhline(0, color="k", lw=0.6)
 axes[0].legend(fontsize=8)
 for l in range(1, n_layers + 1):
     g = fx.xs(l, level="layer")
-    axes[1].errorbar(sizes, g["mean"], yerr=g["std"].fillna(0), marker="o", capsize=3, label=f"layer {l}")
+    axes[1].errorbar(sizes, g["mean"], yerr=g["std"].fillna(0), marker="o", capsize=3, color=f"C{l - 1}", label=f"layer {l}")
 axes[1].set(xlabel="training-set size M (images)", ylabel="mean connection entropy S")
 axes[1].legend(fontsize=8)
 fig.suptitle(f"Connection entropy, 5-layer net {'-'.join(map(str, widths))}, {epochs} epochs, all connections, "
-             f"{n_runs} runs per size, error bars: sd (cf. paper Fig. 4, reconstructed)", fontsize=10)
+             f"{n_runs} runs per size, error bars: sd (cf. paper Fig. 4, reconstructed)")
 fig.tight_layout()
 mf.nb.save_figure(fig, "05_entropy_paper-fig4")
 
@@ -178,11 +205,43 @@ mf.nb.save_figure(fig, "05b_entropy_equal_updates")
 # the Gaussian entropy there. Mean over runs.
 
 # %%
-jump = agg.loc[("fixed epochs", "all", sizes[0])].xs("mean", axis=1, level=1)
+jump = agg.loc[("fixed epochs", "all", sizes[0])].xs("mean", axis=1, level=1)[["xi <= 1e-8", "S", "S, Gaussian limit"]]
 jump["shift"] = jump["S, Gaussian limit"] - jump["S"]
 jump.round(4)
 
+# %% [markdown]
+# ### The layer means under every convention
+#
+# The controlled arm (equal updates, connections from live inputs), each convention in its own
+# panel: the layer means at every size $M$ (shades of grey: darker is larger), mean ± sd over runs.
+# Below the figure, the directions each convention gives: the layer with the highest and the lowest
+# mean at the smallest $M$, and the sign of each layer's change from the smallest to the largest $M$
+# ('0' where the change is within twice the larger sd over runs: it cannot be told from noise).
+
 # %%
+eq = agg.loc[("equal updates", "live inputs")]
+fig, axes = plt.subplots(1, len(CONVENTIONS), figsize=(3.3 * len(CONVENTIONS), 3.8))
+for ax, (col, label) in zip(axes, CONVENTIONS.items()):
+    for i, M in enumerate(equal_sizes):
+        g = eq.loc[M, col]
+        ax.errorbar(np.arange(1, n_layers + 1) + 0.06 * (i - 1), g["mean"], yerr=g["std"].fillna(0), marker="s", ls="--",
+                    capsize=2, color=size_colour(M), label=f"M = {M:,}")
+    ax.set(xticks=range(1, n_layers + 1), xlabel="weight layer", title=label)
+axes[0].set_ylabel("layer mean of the entropy (nats)")
+axes[0].legend(fontsize=8)
+fig.suptitle(f"Entropy per layer under five conventions: equal updates, live inputs, {n_runs} runs per size (error bars: sd)")
+fig.tight_layout()
+mf.nb.save_figure(fig, "05c_entropy_conventions")
+
+
+def directions(col):
+    first, last = eq.loc[equal_sizes[0], col], eq.loc[equal_sizes[-1], col]
+    return mf.entropy.directions(first["mean"].tolist(), last["mean"].tolist(), first["std"].tolist(), last["std"].tolist())
+
+
+pd.DataFrame({label: directions(col) for col, label in CONVENTIONS.items()}).T
+
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
 def per_size(arm, view, col, stat="mean"):
     t = agg.loc[(arm, view), (col, stat)].unstack("layer")
     return {str(M): [float(v) for v in t.loc[M]] for M in t.index}
@@ -199,6 +258,9 @@ saved = mf.nb.save_results("entropy", {
                       **{k: per_size("equal updates", v, "S", st) for k, v, st in
                          (("mean", "all", "mean"), ("sd", "all", "std"), ("mean_live", "live inputs", "mean"),
                           ("sd_live", "live inputs", "std"))}},
+    "conventions": {col: {"label": label, **{f"{arm}|{view}": {"mean": per_size(arm, view, col), "sd": per_size(arm, view, col, "std")}
+                                             for arm in arms for view in ("all", "live inputs")}}
+                    for col, label in CONVENTIONS.items()},
     "xi_zero": {f"{arm}|{view}": {k: per_size(arm, view, col) for k, col in
                                    (("fraction", "xi <= 1e-8"), ("closed_form", "S"), ("gaussian_limit", "S, Gaussian limit"))}
                 for arm in arms for view in ("all", "live inputs")},
@@ -208,7 +270,7 @@ print("wrote", saved.relative_to(mf.nb.ROOT))
 # %% [markdown]
 # ## What we learned
 
-# %%
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
 def summary(arm, view):
     t = agg.loc[(arm, view), ("S", "mean")].unstack("layer")
     noise = agg.loc[(arm, view), ("S", "std")].max()
@@ -217,6 +279,10 @@ def summary(arm, view):
 
 (f_all, n_all, c_all), (e_live, n_live, c_live) = summary("fixed epochs", "all"), summary("equal updates", "live inputs")
 m0 = e_live.iloc[0]
+dirs = {label: directions(col) for col, label in CONVENTIONS.items()}
+agree = [label for label, d in dirs.items() if d == dirs["paper's estimator"]]
+
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
 mf.nb.show_markdown(f"""
 - At $M$ = {equal_sizes[0]:,} (live inputs) the layer means are {', '.join(f'{v:.3f}' for v in m0)} (layers 1 to
   {len(m0)}): the entropy changes with depth by up to {m0.max() - m0.min():.3f}, against a largest sd over runs of {n_live:.3f}.
@@ -231,35 +297,31 @@ mf.nb.show_markdown(f"""
   of the connections per layer have $\\Xi \\le 10^{{-8}}$ (M = {sizes[0]:,}); evaluated on the Gaussian side instead,
   the layer means would move by {jump['shift'].min():+.3f} to {jump['shift'].max():+.3f}, which is
   {'more' if jump['shift'].abs().max() > c_all else 'less'} than the largest change with $M$ at fixed epochs.
-- Negative values are not an error: the slab's Gaussian entropy is negative for variances below 0.059.
+- The directions under the paper's estimator (highest layer {dirs["paper's estimator"]['highest']}, lowest layer
+  {dirs["paper's estimator"]['lowest']}, changes with $M$ per layer {dirs["paper's estimator"]['change']})
+  are shared by {len(agree) - 1} of the other {len(dirs) - 1} conventions{': ' + ', '.join(a for a in agree if a != "paper's estimator") if len(agree) > 1 else ''}.
+  Notebook 9 turns this into the verdict on claim 8.
+- Negative values of $S$ are not an error: the slab's Gaussian entropy is negative for variances below 0.059. The
+  quantised entropy is never negative.
 """)
 
 # %% [markdown]
 # ## Try it
 #
-# 1. Which kinds of connection carry the entropy? Split the first layer of one run by category and
-#    average the entropy of each.
-#
-#    <details><summary>Solution</summary>
-#
-#    ```python
-#    p = trained[0].params
-#    S1 = mf.connection_entropy(p["pi"][0], p["m"][0], p["xi"][0], n_mc=n_mc, generator=mf.generator(0))
-#    c = mf.categories(p["pi"][0], p["xi"][0])
-#    print({name: S1[c == k].mean().item() for k, name in enumerate(("VIP", "UIP", "variable"))})
-#    ```
-#    </details>
-#
-# 2. Check the jump described above: the entropy of $(\pi, m, \Xi) = (0, 0.5, 10^{-8})$ and of
-#    $(0, 0.5, 0)$.
-#
-#    <details><summary>Solution</summary>
-#
-#    ```python
-#    t = lambda *v: torch.tensor(v, dtype=torch.float64)
-#    print(mf.connection_entropy(t(0.0, 0.0), t(0.5, 0.5), t(1.01e-8, 0.0), generator=mf.generator(0)))
-#    ```
-#    </details>
+# 1. **Which kinds of connection carry the entropy?** Split the first layer of one run by category and
+#    average the paper's entropy and the quantised one ($\mathrm{d}w = 0.01$) over each kind. *Expect:*
+#    VIPs and UIPs at 0 under both; the variable connections carry all of it.
+
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
+mf.nb.solution("05-entropy", 1, globals())
+
+# %% [markdown]
+# 2. **The jump, seen up close.** Evaluate the paper's estimator at $(\pi, m) = (0, 0.5)$ for $\Xi$ just
+#    above the threshold ($2\cdot10^{-8}$), exactly at it ($10^{-8}$, the closed-form side) and at 0, and the
+#    quantised entropy at the same points. *Expect:* a jump of several nats in the first, none in the second.
+
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
+mf.nb.solution("05-entropy", 2, globals())
 
 # %%
 mf.nb.versions()

@@ -29,7 +29,6 @@ from tqdm import tqdm
 
 from .evaluation import evaluate
 from .config import TrainConfig
-from .evaluation import evaluate
 from .data import Data, load_dataset, validation_split
 from .model import MFNet, PlainNet
 from .planted import noise_pixels

@@ -16,7 +16,7 @@
 #
 # | notebook | the question it answers | paper figure |
 # |---|---|---|
-# | [1. Theory](01-theory.ipynb) | What is the model, why is its mean field Gaussian, and what is gBP? Checked against sampling and autograd; an explorer for $P(w)$. | derivation |
+# | [1. Theory](01-theory.ipynb) | What is the model, why is its mean field Gaussian, and what is gBP? Checked against sampling and autograd; an explorer for $P(w)$; the whole training loop written once in plain torch. | derivation |
 # | [2. Training](02-training.ipynb) | Does the ensemble learn MNIST as well as a network trained by backprop? | Fig. 1 (reconstructed) |
 # | [3. Weights](03-weights.ipynb) | Which connections does the ensemble call very important, unimportant or variable, and how much does that depend on the optimiser? A browser over hidden units. | Fig. 2 (reconstructed) |
 # | [4. Ensemble](04-ensemble.ipynb) | Do sampled sub-networks all work, and does removing "important" connections hurt? | Fig. 3 (reconstructed) |

@@ -146,13 +146,13 @@ trained = run.network()
 x = data.x_test[0]  # one test image (a "7")
 
 
-def standardised_samples(net, x, g):
-    """Per layer: sampled z for a fixed layer input (the eps = 0 activity of the layers below),
-    standardised with the mean-field (G, Delta) of each unit; units with Delta ~ 0 are skipped."""
+def standardised_samples(net, x, g, n=None):
+    """Per layer: n (default n_samples) sampled z for a fixed layer input (the eps = 0 activity of the
+    layers below), standardised with the mean-field (G, Delta) of each unit; units with Delta ~ 0 are skipped."""
     out, a = [], x
     for layer in net.layers:
         G, Delta = (t[0] for t in layer.field(a[None]))
-        z = mf.ensemble.layer_samples(layer.pi.detach(), layer.m.detach(), layer.xi.detach(), a, n_samples, g)
+        z = mf.ensemble.layer_samples(layer.pi.detach(), layer.m.detach(), layer.xi.detach(), a, n or n_samples, g)
         keep = Delta > 1e-12
         out.append(((z[:, keep] - G[keep]) / Delta[keep].sqrt()).detach())
         a = torch.relu(layer(a[None], None))[0].detach()
@@ -193,17 +193,19 @@ fig.suptitle("Central-limit check of the mean field, one test image (supplementa
 fig.tight_layout()
 mf.nb.save_figure(fig, "01a_clt_preactivations")
 
-# %%
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
 worst = clt.loc[clt["excess kurtosis"].abs().idxmax()]
 mf.nb.show_markdown(
     f"Mean and variance are {clt['mean'].abs().max():.3f} and {clt['var'].min():.3f}–{clt['var'].max():.3f} "
     f"at worst (0 and 1 expected): $(G, \\Delta)$ are the exact moments in every layer. For the shape, "
     f"the excess kurtosis (0 for a Gaussian): untrained, the largest |excess kurtosis| is "
-    f"{clt[clt.net == 'untrained']['excess kurtosis'].abs().max():.3f}. After "
-    f"training it reaches **{worst['excess kurtosis']:.1f}** in {worst['net']} layer {worst['layer']} "
+    f"{clt[clt.net == 'untrained']['excess kurtosis'].abs().max():.3f}, as it must be: at initialisation every "
+    "$\\pi = 0$, so every weight is Gaussian and so is every pre-activation (a check of the sampler, not yet of "
+    f"the central limit theorem). After training, with $\\pi$ spread over $[0, 1]$, it reaches "
+    f"**{worst['excess kurtosis']:.1f}** in {worst['net']} layer {worst['layer']} "
     f"({worst['units']} units, skewness {worst['skew']:.2f}). "
-    + ("A few large weights dominate those sums, and there the Gaussian approximation is poor: the "
-       "mean field is a good model of the other layers, and only a rough one of this one."
+    + ("There the Gaussian approximation is poor: the mean field is a good model of the layers whose "
+       "kurtosis stays near 0, and only a rough one of this one."
        if abs(worst["excess kurtosis"]) > 1 else
        "That is still close to Gaussian: in this run the approximation holds in every layer."))
 
@@ -212,7 +214,8 @@ mf.nb.show_markdown(
 #
 # Deeper layers of the mean-field pass see the *noisy* activity of the layer below, while a sampled
 # network sees its own sampled activity, so the mean-field output is an approximation on top of an
-# approximation. We compare the logit of the true class for the same image.
+# approximation. We compare the logit of the true class for the same image: first its mean and
+# standard deviation, then the shape of its distribution.
 
 # %%
 S = n_samples // 5
@@ -230,6 +233,47 @@ mf.nb.save_figure(fig, "01b_sampled_vs_meanfield_logit")
 logit = {"sampled": (z_sampled[:, label].mean().item(), z_sampled[:, label].std().item()),
          "mean field": (z_mf[:, label].mean().item(), z_mf[:, label].std().item())}
 print("; ".join(f"{k}: mean {m:.3f}, sd {s:.3f}" for k, (m, s) in logit.items()))
+
+# %% [markdown]
+# Mean and standard deviation can agree while the shapes differ. We compare the two distributions'
+# quantiles side by side, raw and standardised (each minus its own mean, over its own sd, so that
+# only the shape is left), beside those of $\mathcal N(0, 1)$; their excess kurtosis (0 for a
+# Gaussian); and the two-sample Kolmogorov-Smirnov statistic $D$, the largest gap between the two
+# empirical distribution functions, on the raw values (any difference) and on the standardised ones
+# (shape only; its p-value is then only approximate, since mean and sd were estimated from the data).
+
+# %%
+from scipy import stats
+
+tc = {"sampled": z_sampled[:, label].double().numpy(), "mean field": z_mf[:, label].double().numpy()}
+unit = {k: (v - v.mean()) / v.std(ddof=1) for k, v in tc.items()}
+qs = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]
+quantiles = pd.DataFrame({**{f"{k}": np.quantile(v, qs) for k, v in tc.items()},
+                          **{f"{k}, standardised": np.quantile(v, qs) for k, v in unit.items()},
+                          "N(0, 1)": stats.norm.ppf(qs)}, index=[f"{q:.0%}" for q in qs])
+ks_raw, ks_shape = stats.ks_2samp(*tc.values()), stats.ks_2samp(*unit.values())
+kurt = {k: stats.kurtosis(v) for k, v in tc.items()}  # excess (Fisher): 0 for a Gaussian
+skew = {k: stats.skew(v) for k, v in tc.items()}
+quantiles.round(3)
+
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
+spread = {k: quantiles.loc["99%", f"{k}, standardised"] - quantiles.loc["1%", f"{k}, standardised"] for k in tc}
+wider = max(spread, key=spread.get)
+mf.nb.show_markdown(
+    f"Over {len(tc['sampled']):,} draws each, the Kolmogorov-Smirnov statistic is D = {ks_raw.statistic:.3f} "
+    f"(p = {ks_raw.pvalue:.2g}) on the raw values and D = {ks_shape.statistic:.3f} (p ≈ {ks_shape.pvalue:.2g}) on "
+    f"the standardised ones. Excess kurtosis: sampled {kurt['sampled']:.2f}, mean field {kurt['mean field']:.2f}; "
+    f"skewness {skew['sampled']:.2f} and {skew['mean field']:.2f}. Standardised, the {wider.replace(' ', '-')} logit has the wider "
+    f"range from its 1% to its 99% quantile: {spread['sampled']:.2f} sampled, {spread['mean field']:.2f} mean field, "
+    f"{quantiles.loc['99%', 'N(0, 1)'] - quantiles.loc['1%', 'N(0, 1)']:.2f} for a Gaussian. "
+    + ("The shapes differ beyond sampling noise (standardised p < 0.01): the mean field gets the output's "
+       "distribution only approximately, not just shifted or scaled."
+       if ks_shape.pvalue < 0.01 else
+       "At this number of draws the standardised shapes are indistinguishable (p ≥ 0.01) but the raw values are "
+       "not (p < 0.01): the mean field has the right shape, shifted or scaled."
+       if ks_raw.pvalue < 0.01 else
+       "At this number of draws neither test tells the two apart (both p ≥ 0.01): here the noisy mean field "
+       "reproduces the distribution of the sampled sub-networks' logit, its shape included."))
 
 # %% [markdown]
 # ## 5. gBP: the learning rule
@@ -278,8 +322,7 @@ for name, grads in candidates.items():
             err[(name, f"{key}, layer {l + 1}")] = ((grads[key][l] - auto[key][l]).abs().max() / auto[key][l].abs().max()).item()
 pd.Series(err, name="relative error vs autograd").unstack().map(lambda v: f"{v:.1e}")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print("gBP (closed form and training path) equals autograd (relative error <= 1e-8):", max(err.values()) <= 1e-8)
 
 # %% [markdown]
@@ -299,8 +342,7 @@ torch.nn.functional.cross_entropy(bp(xb), yb).backward()
 m_grads = mf.reference_gradients(lim, xb, yb, eps)["m"]
 bp_err = max(((gm - b.weight.grad).abs().max() / b.weight.grad.abs().max()).item() for gm, b in zip(m_grads, bp.layers))
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print("at pi = 0, xi = 0 the m-gradients equal BP's (relative error <= 1e-8):", bp_err <= 1e-8)
 
 # %% [markdown]
@@ -317,9 +359,9 @@ print("at pi = 0, xi = 0 the m-gradients equal BP's (relative error <= 1e-8):", 
 # so parameters with small gradients creep towards a boundary instead of jumping onto it. So the exact counts of VIPs and UIPs in notebook 3 are a property of the
 # optimiser (Adam, its learning-rate schedule, the reset of its state every epoch) as well as of the
 # task; notebook 3 compares two recipes that differ in exactly such details. One more consequence:
-# a connection from a pixel that is 0 in every training image gets zero gradient, so it never moves
-# from its initial $\pi = 0$ and $\Xi > 0$ and stays "variable" for a reason that has nothing to do
-# with the task.
+# a connection from a pixel that is 0 in every training image gets zero gradient, so its $\pi$ stays
+# exactly at its initial 0, its $m$ and $\Xi > 0$ only shrink by the weight decay, and it stays
+# "variable" for a reason that has nothing to do with the task (section 8 checks both consequences).
 #
 # ## 7. Three ways to evaluate the trained ensemble
 #
@@ -329,70 +371,305 @@ print("at pi = 0, xi = 0 the m-gradients equal BP's (relative error <= 1e-8):", 
 # - **eps = 0 mean field**: the same with $\epsilon = 0$, the network of mean weights $\mu$.
 #
 # Notebook 2 trains the ensemble and reports all three.
+#
+# ## 8. gBP from scratch: the whole training loop in plain torch
+#
+# Everything above in one short loop that uses neither `mfcredit` nor autograd, only torch tensors:
+# the mean-field pass of section 4, the gradients of section 5 and the optimiser of section 6 (Adam
+# with decoupled weight decay, the projection, Adam's reset and the halved learning rate at every
+# epoch). It trains a small network, widths (784, 32, 16, 10), on the first 1,000 training images in
+# float64 for 3 epochs of 10 steps, and at the end its parameters are compared with those `mf.train`
+# learns on the same images from the same seed. To compare them number for number, the loop also
+# draws its random numbers exactly as `mf.train` does.
+#
+# **The recipe and the initialisation.** The optimiser's and the initialisation's numbers are the
+# paper recipe's (`mf.TrainConfig`'s defaults), except that the learning rate is halved after every
+# epoch instead of every 20, so that the short run sees it happen. `mf.train` draws everything but
+# the order of the examples from one generator seeded with `seed` (this notebook's parameter):
+# first the initialisation, layer by layer, $m \sim$ `M_STD` $\cdot\,\mathcal N(0, 1)$ then
+# $\Xi \sim$ `XI_MAX` $\cdot\,U(0, 1)$ (with $\pi = 0$); then, step after step, the noise $\epsilon$.
 
-# %%
-saved = mf.nb.save_results("theory", {"clt": clt.to_dict(orient="records"), "gbp_max_relative_error": max(err.values()),
-                                      "bp_limit_relative_error": bp_err, "logit_true_class": logit})
+# %% tags=["from-scratch"]
+F64, KEYS = torch.float64, ("pi", "m", "xi")
+WIDTHS, N_TRAIN, BATCH, EPOCHS = (784, 32, 16, 10), 1000, 100, 3
+LR, HALVE_EVERY, WD = 0.1, 1, 1e-4         # learning rate, halved every epoch; decoupled weight decay
+BETA1, BETA2, ADAM_EPS = 0.9, 0.999, 1e-8  # Adam
+M_STD, XI_MAX = math.sqrt(2 / 784), 0.01   # m ~ M_STD N(0, 1), xi ~ XI_MAX U(0, 1), pi = 0
+SQRT_EPS = 1e-20                           # under the square root of Delta
+x_train, y_train = data.x_train[:N_TRAIN].to(F64), data.y_train[:N_TRAIN]
+
+
+def init_params(g):
+    """[{'pi', 'm', 'xi'}] per layer, each (N_l, N_{l-1}): m, then xi, from g, layer by layer."""
+    params = []
+    for n_in, n_out in zip(WIDTHS[:-1], WIDTHS[1:]):
+        m = M_STD * torch.randn(n_out, n_in, generator=g, dtype=F64)
+        xi = XI_MAX * torch.rand(n_out, n_in, generator=g, dtype=F64)
+        params.append({"pi": torch.zeros(n_out, n_in, dtype=F64), "m": m, "xi": xi})
+    return params
+
+# %% [markdown]
+# **The forward pass** (section 4). Per layer: the weight moments $\mu = (1-\pi)m$ and
+# $\rho - \mu^2 = (1-\pi)(\Xi + \pi m^2)$; then $G = s\,a\mu^\top$ and $\Delta = s^2 a^2(\rho-\mu^2)^\top$
+# for the whole batch at once, $s = 1/\sqrt{N_{l-1}}$; then $z = G + \sqrt{\Delta + 10^{-20}}\,\epsilon$
+# with $\epsilon$ drawn fresh for every unit and example, layer after layer; ReLU on the hidden layers.
+# It keeps what the backward pass needs.
+
+# %% tags=["from-scratch"]
+def forward(params, x, g):
+    """Noisy mean-field pass of x (B, N_0): the logits z^L, and per layer (a, z, eps, sd, mu, var, s)."""
+    a, cache = x, []
+    for l, p in enumerate(params):
+        s = 1 / math.sqrt(a.shape[1])
+        mu = (1 - p["pi"]) * p["m"]                              # <w>
+        var = (1 - p["pi"]) * (p["xi"] + p["pi"] * p["m"] ** 2)  # rho - mu^2
+        G = s * a @ mu.T                                         # (B, N_l)
+        Delta = s ** 2 * (a * a) @ var.T
+        eps = torch.randn(G.shape, generator=g, dtype=F64)       # fresh for every unit and example
+        sd = torch.sqrt(Delta + SQRT_EPS)
+        z = G + sd * eps
+        cache.append((a, z, eps, sd, mu, var, s))
+        a = torch.relu(z) if l < len(params) - 1 else z
+    return a, cache
+
+# %% [markdown]
+# **The backward pass** (section 5). At the output, $\delta^L = (\mathrm{softmax}(z^L) - \mathrm{onehot}(y))/B$;
+# the $1/B$ of the batch mean is inside $\delta$ here, so the sums over the batch are plain sums. Then,
+# from the top layer down, with $r_k = \delta_k\epsilon_k/\sigma_k = s\,\delta_k\epsilon_k/\sqrt{\Delta_k}$:
+# the gradients with respect to $\pi$, $m$ and $\Xi$, and the error $\delta^{l-1}$ of the layer below,
+# each one line of section 5's equations.
+
+# %% tags=["from-scratch"]
+def backward(params, cache, y):
+    """gBP: [{'pi', 'm', 'xi'}] per layer, the gradients of the batch-mean cross-entropy."""
+    z_out = cache[-1][1]
+    B, C = z_out.shape
+    delta = (torch.softmax(z_out, dim=1) - torch.eye(C, dtype=F64)[y]) / B  # dL/dz^L
+    grads = [None] * len(params)
+    for l in reversed(range(len(params))):
+        a, z, eps, sd, mu, var, s = cache[l]
+        pi, m, xi = (params[l][k] for k in KEYS)
+        r = s * delta * eps / sd                 # delta_k eps_k / sigma_k, with sigma = sd / s
+        da, ra2 = delta.T @ a, r.T @ (a * a)     # sum_b delta_k a_j,  sum_b r_k a_j^2
+        grads[l] = {"pi": -s * (da * m + 0.5 * ra2 * ((2 * pi - 1) * m ** 2 + xi)),
+                    "m": s * ((1 - pi) * da + ra2 * mu * pi),
+                    "xi": s * 0.5 * ra2 * (1 - pi)}
+        if l > 0:  # delta^{l-1} = f'(z^{l-1}) s sum_k [mu_ki delta_k + var_ki a_i r_k]
+            fprime = (cache[l - 1][1] > 0).to(F64)  # ReLU' as float64 (bool * s would give float32)
+            delta = fprime * s * (delta @ mu + a * (r @ var))
+    return grads
+
+# %% [markdown]
+# **The optimiser** (section 6), AdamW. First the decoupled weight decay multiplies $m$ and $\Xi$ (not
+# $\pi$) by $1 - \eta\lambda$ ($\eta$ the learning rate, $\lambda$ = `WD`). Then Adam: running means of
+# the gradient and of its square, their bias towards the zeros they start from corrected ($t$ counts
+# the steps since Adam's state was last reset), and the step $-\eta\,\hat m_t/(\sqrt{\hat v_t} + \varepsilon)$.
+# Last, the projection: $\pi$ back into $[0, 1]$, $\Xi$ onto $\ge 0$. `decay_first=False` moves the
+# decay after Adam's update, a wrong order that the comparison below has to catch.
+
+# %% tags=["from-scratch"]
+def new_adam(params):
+    """Adam's state: the step count t and two running means per tensor, all zero."""
+    zeros = [[{k: torch.zeros_like(p[k]) for k in KEYS} for p in params] for _ in range(2)]
+    return {"t": 0, "avg": zeros[0], "avg_sq": zeros[1]}
+
+
+def adamw_step(params, grads, adam, lr, decay_first=True):
+    """One step on every tensor, in place: weight decay (m, xi), Adam, projection."""
+    adam["t"] += 1
+    t = adam["t"]
+    for p, g, avg, avg_sq in zip(params, grads, adam["avg"], adam["avg_sq"]):
+        for k in KEYS:
+            decay = 1.0 if k == "pi" else 1 - lr * WD
+            if decay_first:
+                p[k].mul_(decay)                                   # AdamW: decay before Adam's update
+            avg[k].mul_(BETA1).add_((1 - BETA1) * g[k])            # running mean of the gradient
+            avg_sq[k].mul_(BETA2).add_((1 - BETA2) * g[k] ** 2)    # ... and of its square
+            avg_hat, avg_sq_hat = avg[k] / (1 - BETA1 ** t), avg_sq[k] / (1 - BETA2 ** t)  # bias correction
+            p[k].sub_(lr * avg_hat / (avg_sq_hat.sqrt() + ADAM_EPS))
+            if not decay_first:
+                p[k].mul_(decay)                                   # the wrong order
+        p["pi"].clamp_(0, 1)                                       # projection
+        p["xi"].clamp_(min=0)
+
+# %% [markdown]
+# **One epoch, and the whole run.** `mf.train` shuffles with `torch.utils.data.RandomSampler` on a
+# generator of its own, seeded `seed + 1`. Each pass over the data is one `torch.randperm`, and at the
+# end of the pass the sampler draws one more permutation, of which it uses nothing (it would serve a
+# last, partial pass); the loop draws it too (checked in the next cell). Every epoch runs at learning
+# rate $\eta_0\,2^{-\text{epoch}}$ and starts with a fresh Adam; `reset_adam=False` keeps one Adam for
+# the whole run, the second wrong variant.
+
+# %% tags=["from-scratch"]
+def one_epoch(params, adam, lr, g_noise, g_shuffle, decay_first=True):
+    """One pass over the shuffled training images; returns the mean training loss."""
+    order = torch.randperm(N_TRAIN, generator=g_shuffle)
+    torch.randperm(N_TRAIN, generator=g_shuffle)  # the sampler's extra draw at the end of a pass, unused
+    total = 0.0
+    for start in range(0, N_TRAIN, BATCH):
+        idx = order[start:start + BATCH]
+        logits, cache = forward(params, x_train[idx], g_noise)
+        total += -torch.log_softmax(logits, dim=1)[torch.arange(len(idx)), y_train[idx]].sum().item()
+        adamw_step(params, backward(params, cache, y_train[idx]), adam, lr, decay_first)
+    return total / N_TRAIN
+
+
+def train_from_scratch(seed, decay_first=True, reset_adam=True):
+    """The whole run: (parameters, mean training loss of every epoch)."""
+    g_noise = torch.Generator().manual_seed(seed)        # the initialisation, then every eps
+    g_shuffle = torch.Generator().manual_seed(seed + 1)  # the order of the examples
+    params, adam, losses = init_params(g_noise), None, []
+    for epoch in range(EPOCHS):
+        lr = LR * 0.5 ** (epoch // HALVE_EVERY)
+        if adam is None or reset_adam:
+            adam = new_adam(params)                      # Adam's state reset at every epoch
+        losses.append(one_epoch(params, adam, lr, g_noise, g_shuffle, decay_first))
+    return params, losses
+
+# %% tags=["from-scratch"]
+from torch.utils.data import BatchSampler, RandomSampler
+
+sampler = BatchSampler(RandomSampler(range(N_TRAIN), generator=torch.Generator().manual_seed(seed + 1)), BATCH, False)
+g_check, same_order = torch.Generator().manual_seed(seed + 1), True
+for epoch in range(EPOCHS):
+    ours = torch.randperm(N_TRAIN, generator=g_check).tolist()
+    torch.randperm(N_TRAIN, generator=g_check)
+    same_order &= [i for batch in sampler for i in batch] == ours
+mf.nb.check(same_order, "the loop's permutations are mf.train's batches, epoch after epoch")
+print("same order of examples as mf.train's sampler in every epoch:", same_order)
+
+# %% [markdown]
+# **The comparison.** The same recipe as an `mf.TrainConfig`, trained by `mf.train` on the same
+# images from the same seed. Both run in float64 but compute the same sums in different orders (and
+# `mf.train` uses the hand-written backward of `mf.MeanFieldLinear`, not these lines), so they agree
+# up to rounding, amplified by the training: Adam divides each gradient by
+# $\sqrt{\hat v_t} + \varepsilon$, $\varepsilon = 10^{-8}$, so where a gradient is close to 0 a
+# rounding difference in it enters the step multiplied by as much as $1/\varepsilon = 10^{8}$. The
+# measure is, per tensor, the largest absolute difference over the largest absolute value of
+# `mf.train`'s tensor, then the worst tensor; the tolerance is $10^{-10}$. The two wrong variants
+# must miss it.
+
+# %% tags=["from-scratch"]
+TOL = 1e-10
+config = mf.TrainConfig(widths=WIDTHS, n_train=N_TRAIN, batch_size=BATCH, epochs=EPOCHS, lr=LR,
+                        lr_halve_every=HALVE_EVERY, weight_decay=WD, adam_betas=(BETA1, BETA2), adam_eps=ADAM_EPS,
+                        init_m_std=M_STD, init_xi=XI_MAX, eval_every=EPOCHS, dtype="float64")
+reference = mf.train(config, seed, data=data, progress=False)
+mf.nb.check(config.replace(lr_halve_every=20) == mf.TrainConfig(widths=(784, 32, 16, 10), n_train=1000, batch_size=100,
+            epochs=3, eval_every=3, dtype="float64"), "widths (784, 32, 16, 10), 1,000 images, 3 epochs of 10 steps; "
+            "the paper recipe's optimiser and initialisation, but the learning rate halved every epoch")
+mf.nb.check(reference.metrics["lr"] == [LR * 0.5 ** e for e in range(EPOCHS)] and all(reference.metrics["adam_fresh"]),
+            "mf.train's run halves the learning rate every epoch and starts every epoch with a fresh Adam")
+print("mf.train's learning rate per epoch:", reference.metrics["lr"], "fresh Adam:", reference.metrics["adam_fresh"])
+
+# %% tags=["from-scratch"]
+def largest_difference(params):
+    """Worst tensor's max |ours - mf.train's| / max |mf.train's|."""
+    return max(((p[k] - reference.params[k][l]).abs().max() / reference.params[k][l].abs().max()).item()
+               for l, p in enumerate(params) for k in KEYS)
+
+
+scratch, scratch_losses = train_from_scratch(seed)
+scratch_diff = largest_difference(scratch)
+variants = {"decay after Adam's update": largest_difference(train_from_scratch(seed, decay_first=False)[0]),
+            "no Adam reset": largest_difference(train_from_scratch(seed, reset_adam=False)[0])}
+print(f"from scratch vs mf.train: largest relative difference {scratch_diff:.1e} (tolerance {TOL:.0e})")
+print("wrong variants:", "; ".join(f"{k} {v:.1e}" for k, v in variants.items()))
+print("training loss per epoch: from scratch", [round(v, 9) for v in scratch_losses],
+      "mf.train", [round(v, 9) for v in reference.metrics["train_loss"]])
+mf.nb.check(scratch_diff <= TOL, "the loop's parameters equal mf.train's to a relative 1e-10")
+mf.nb.check(min(variants.values()) > TOL, "moving the decay after Adam, or keeping Adam's state, misses the tolerance")
+
+# %% [markdown]
+# **Section 6, checked on this run.** The connections from pixels that are 0 in all 1,000 images get
+# no gradient: Adam's step is then exactly 0, so their $\pi$ should still be exactly 0 and their $m$
+# and $\Xi$ their initial values times the weight decay's factors. And the projection should already
+# have put parameters exactly on the boundaries.
+
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
+first, start = scratch[0], init_params(torch.Generator().manual_seed(seed))[0]
+dead = x_train.sum(0) == 0  # the pixels that are 0 in every one of these images
+shrink = math.prod((1 - LR * 0.5 ** (e // HALVE_EVERY) * WD) ** (N_TRAIN // BATCH) for e in range(EPOCHS))
+untouched = bool((first["pi"][:, dead] == 0).all()) and all(
+    torch.allclose(first[k][:, dead], start[k][:, dead] * shrink, rtol=1e-12, atol=0) for k in ("m", "xi"))
+mf.nb.check(untouched, "the connections from always-blank pixels keep pi = 0; m and Xi only shrink by the decay")
+on_edge = {"Xi = 0": (first["xi"][:, ~dead] == 0).double().mean().item(),
+           "pi = 1": (first["pi"][:, ~dead] == 1).double().mean().item(),
+           "0 < pi < 1": ((first["pi"][:, ~dead] > 0) & (first["pi"][:, ~dead] < 1)).double().mean().item()}
+mf.nb.check(on_edge["Xi = 0"] > 0, "the projection puts some Xi exactly on 0 within the short run")
+mf.nb.show_markdown(
+    f"In the from-scratch run the {int(dead.sum())} always-blank pixels' connections kept $\\pi = 0$ exactly, and their "
+    f"$m$ and $\\Xi$ are their initial values times {shrink:.7f}, the product of the {EPOCHS * N_TRAIN // BATCH} decay "
+    f"factors (relative tolerance $10^{{-12}}$). Of the first layer's connections from the other pixels, after "
+    f"{EPOCHS * N_TRAIN // BATCH} steps {100 * on_edge['Xi = 0']:.1f}% have $\\Xi$ exactly 0 and "
+    f"{100 * on_edge['pi = 1']:.1f}% have $\\pi$ exactly 1; {100 * on_edge['0 < pi < 1']:.1f}% have $\\pi$ strictly "
+    "between 0 and 1.")
+
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
+saved = mf.nb.save_results("theory", {
+    "clt": clt.to_dict(orient="records"), "gbp_max_relative_error": max(err.values()), "bp_limit_relative_error": bp_err,
+    "logit_true_class": logit, "logit_shape": {"ks_raw": [ks_raw.statistic, ks_raw.pvalue],
+                                               "ks_standardised": [ks_shape.statistic, ks_shape.pvalue],
+                                               "excess_kurtosis": kurt, "skewness": skew},
+    "from_scratch": {"largest_relative_difference": scratch_diff, "tolerance": TOL, "wrong_variants": variants}})
 print("wrote", saved.relative_to(mf.nb.ROOT))
 
 # %% [markdown]
 # ## What we learned
 
-# %%
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
 untr = clt[clt.net == "untrained"]
 mf.nb.show_markdown(f"""
 - The mean field's $(G, \\Delta)$ are the exact mean and variance of every pre-activation: standardised
   samples have mean within {clt['mean'].abs().max():.3f} of 0 and variance within
   {(clt['var'] - 1).abs().max():.3f} of 1 in every layer, trained or not.
-- The Gaussian *shape* holds for the random initial network (|excess kurtosis| ≤ {untr['excess kurtosis'].abs().max():.3f});
-  after training the largest excess kurtosis is {worst['excess kurtosis']:.1f} ({worst['net']} layer {worst['layer']}),
+- The Gaussian *shape*: exact at initialisation, where every weight is Gaussian (|excess kurtosis| ≤ {untr['excess kurtosis'].abs().max():.3f},
+  sampling noise); after training, the largest excess kurtosis is {worst['excess kurtosis']:.1f} ({worst['net']} layer {worst['layer']}),
   {'far from a Gaussian' if abs(worst['excess kurtosis']) > 1 else 'still close to a Gaussian'}. At the output, sampled sub-networks give the true-class logit
-  {logit['sampled'][0]:.2f} ± {logit['sampled'][1]:.2f}, the noisy mean field {logit['mean field'][0]:.2f} ± {logit['mean field'][1]:.2f}.
+  {logit['sampled'][0]:.2f} ± {logit['sampled'][1]:.2f}, the noisy mean field {logit['mean field'][0]:.2f} ± {logit['mean field'][1]:.2f};
+  in shape, excess kurtosis {kurt['sampled']:.2f} against {kurt['mean field']:.2f}, Kolmogorov-Smirnov
+  D = {ks_shape.statistic:.3f} between the standardised values (p ≈ {ks_shape.pvalue:.2g}).
 - gBP is the gradient of the mean-field loss: both implementations agree with autograd to a relative
   {max(err.values()):.1e}, and at $\\pi = 0, \\Xi = 0$ it is backpropagation (relative difference {bp_err:.1e}).
+- The whole recipe fits in a few short functions of plain torch: written from the equations, with
+  AdamW's order, the projection and the per-epoch reset, they reproduce `mf.train`'s parameters to a
+  relative {scratch_diff:.1e} after {EPOCHS * N_TRAIN // BATCH} steps; the decay moved after Adam's update
+  gives {variants["decay after Adam's update"]:.1e}, Adam never reset {variants['no Adam reset']:.1e}.
 """)
 
 # %% [markdown]
 # ## Try it
 #
-# Each runs in a few seconds once the cells above have run (set `quick = True` for speed).
+# Each runs in a few seconds once the cells above have run; its solution is folded under it.
 #
-# 1. Draw $P(w)$ for $(\pi, m, \Xi) = (1, 2, 0.5)$ and for $(0, 0.4, 0)$. Which categories are they,
-#    and what entropy does each get?
-#
-#    <details><summary>Solution</summary>
-#
-#    ```python
-#    draw_pw(1.0, 2.0, 0.5)   # UIP: the slab is never drawn; S = 0
-#    draw_pw(0.0, 0.4, 0.0)   # VIP: a fixed weight 0.4; S = 0
-#    ```
-#    </details>
-#
-# 2. Check the moment formulas by Monte Carlo: sample 200,000 weights with $(\pi, m, \Xi) = (0.3, 1, 0.25)$
-#    and compare their mean and variance with $\mu$ and $\rho - \mu^2$.
-#
-#    <details><summary>Solution</summary>
-#
-#    ```python
-#    g = mf.generator(5)
-#    pi_, m_, xi_ = 0.3, 1.0, 0.25
-#    present = torch.rand(200_000, generator=g) >= pi_
-#    w = present * (m_ + xi_ ** 0.5 * torch.randn(200_000, generator=g))
-#    mu, rho = (1 - pi_) * m_, (1 - pi_) * (m_ ** 2 + xi_)
-#    print(w.mean().item(), mu, w.var().item(), rho - mu ** 2)
-#    ```
-#    </details>
-#
-# 3. How does the Gaussian shape depend on the fan-in? Rerun the central-limit check on an untrained
-#    network 784-10-10-10 and compare the excess kurtosis of layer 2 (fan-in 10) with the table above.
-#
-#    <details><summary>Solution</summary>
-#
-#    ```python
-#    narrow = mf.MFNet((784, 10, 10, 10)).init_(1.0, 0.5, 0.3, generator=mf.generator(1))
-#    print([moments(t)["excess kurtosis"] for t in standardised_samples(narrow, x, mf.generator(2))])
-#    ```
-#    </details>
+# 1. **Two laws at the edges.** What are the categories and entropies of $(\pi, m, \Xi) = (1, 2, 0.5)$
+#    and $(0, 0.4, 0)$? (`draw_pw(pi, m, xi)` draws either.) *Expect:* a UIP and a VIP, each with
+#    entropy 0: a connection that is never there and one that is always 0.4 are both certain.
+
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
+mf.nb.solution("01-theory", 1, globals())
+
+# %% [markdown]
+# 2. **The moment formulas by Monte Carlo.** Sample 200,000 weights with $(\pi, m, \Xi) = (0.3, 1, 0.25)$
+#    and compare their mean and variance with $\mu$ and $\rho - \mu^2$. *Expect:* agreement within
+#    about two Monte Carlo standard errors, that is to about $10^{-3}$.
+
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
+mf.nb.solution("01-theory", 2, globals())
+
+# %% [markdown]
+# 3. **How does the Gaussian shape depend on the fan-in?** Rerun the central-limit check on two
+#    untrained networks, 784-100-100-10 and 784-10-10-10, whose connections all follow the same law
+#    ($m \sim \mathcal N(0, 1)$, $\Xi \sim 0.5\,U(0, 1)$, $\pi = 0.3$): what differs is the fan-in of
+#    layers 2 and 3, 100 against 10 (and with it the inputs their sums run over). The table's
+#    untrained network will not do: with $\pi = 0$ every weight is Gaussian, so its pre-activations
+#    are exactly Gaussian at any fan-in. *Expect:* layer 1
+#    (fan-in 784 in both) close to Gaussian in both; in layers 2 and 3 an excess kurtosis further from
+#    0 at fan-in 10, since that of a sum of $N$ independent terms shrinks like $1/N$. Its sign is for
+#    you to find.
+
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
+mf.nb.solution("01-theory", 3, globals())
 
 # %%
 mf.nb.versions()

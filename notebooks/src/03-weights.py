@@ -275,6 +275,7 @@ def absence_dict(recipe, view):
     return out
 
 
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
 saved = mf.nb.save_results("weights", {
     "tol": tol, "dead_inputs": int(dead.sum()), "n_networks": n_networks,
     "fractions": {f"{recipe}|tol={t}": fraction_dict(recipe, "all", t) for recipe in runs for t in (0.0, tol)},
@@ -300,6 +301,7 @@ l1 = {v: 100 * exact[(exact.recipe == "paper 2020") & (exact.view == v) & (exact
       for v in views}
 ab = absent_summary.loc[("paper 2020", "live inputs")].xs("mean", axis=1, level=1)
 mv = moved_summary.loc["paper 2020"].xs("mean", axis=1, level=1)
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
 mf.nb.show_markdown(f"""
 - Under the paper recipe all three kinds exist in every layer, but **variable connections dominate**:
   {pe['variable'].min():.1f}–{pe['variable'].max():.1f} % per layer, against VIPs {pe['VIP'].min():.2f}–{pe['VIP'].max():.2f} %

@@ -154,6 +154,7 @@ def size_colour(M):
     return plt.get_cmap("Greys")(0.35 + 0.6 * all_sizes.index(M) / max(len(all_sizes) - 1, 1))
 
 
+# %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 for i, M in enumerate(sizes):
     axes[0].errorbar(np.arange(1, n_layers + 1) + 0.05 * (i - (len(sizes) - 1) / 2), fx.loc[M, "mean"], yerr=fx.loc[M, "std"].fillna(0),

@@ -145,32 +145,39 @@ strongest = summary.loc[list(BASELINES), ("selection error (%)", "mean")].idxmin
 summary.round(2)
 
 # %%
+def lr_panel(ax):
+    for grid_name, t, colour in ((f"coarse grid, {n_control_seeds} seeds", coarse, "0.5"), (f"fine grid, {n_seeds} seeds", fine, "C3")):
+        ax.errorbar(t.index, t["mean"], yerr=t["std"].fillna(0), color=colour, marker="o", capsize=3, label=f"{grid_name}: mean ± sd")
+    ax.axvline(best_lr, color="k", ls="--", lw=1, label=f"chosen: lr {best_lr:g}")
+    ax.set(xscale="log", yscale="log", xlabel="BP learning rate (Adam, halved every 20 epochs)",
+           ylabel="selection error (%), log scale", title="Learning rate, selection images")
+    ticks = sorted(set(bp_lrs) | set(bp_fine_lrs))
+    ax.set_xticks(ticks, labels=[f"{v:g}" for v in ticks], rotation=45)
+    ax.set_yticks([3, 4, 5, 10, 20, 50], labels=["3", "4", "5", "10", "20", "50"])
+    ax.minorticks_off()
+    ax.legend(fontsize=8)
+
+
+def test_panel(ax):
+    names = list(summary.index)
+    for i, name in enumerate(names):
+        v = table[table.network == name]["test error (%)"]
+        colour = "C0" if name.startswith("gBP") else ("k" if name == strongest else "C3")
+        ax.scatter(v, [i] * len(v), color=colour, alpha=0.5, s=16)
+        ax.errorbar(v.mean(), i, xerr=v.std(), color=colour, marker="D", capsize=4)
+    ax.set_yticks(range(len(names)), [n + (" (strongest)" if n == strongest else "") for n in names], fontsize=9)
+    ax.set(xlabel="test error (%)", title=f"Test error, {n_seeds} seeds (points) and mean ± sd")
+    ax.invert_yaxis()
+
+# %%
 fig, axes = plt.subplots(1, 3, figsize=(16, 4.5), gridspec_kw={"width_ratios": [1, 0.7, 1.1]})
-ax = axes[0]
-for grid_name, t, colour in ((f"coarse grid, {n_control_seeds} seeds", coarse, "0.5"), (f"fine grid, {n_seeds} seeds", fine, "C3")):
-    ax.errorbar(t.index, t["mean"], yerr=t["std"].fillna(0), color=colour, marker="o", capsize=3, label=f"{grid_name}: mean ± sd")
-ax.axvline(best_lr, color="k", ls="--", lw=1, label=f"chosen: lr {best_lr:g}")
-ax.set(xscale="log", yscale="log", xlabel="BP learning rate (Adam, halved every 20 epochs)",
-       ylabel="selection error (%), log scale", title="Learning rate, selection images")
-ticks = sorted(set(bp_lrs) | set(bp_fine_lrs))
-ax.set_xticks(ticks, labels=[f"{v:g}" for v in ticks], rotation=45)
-ax.set_yticks([3, 4, 5, 10, 20, 50], labels=["3", "4", "5", "10", "20", "50"])
-ax.minorticks_off()
-ax.legend(fontsize=8)
+lr_panel(axes[0])
 d = drop_table[("selection error (%)", "mean")]
 axes[1].errorbar(d.index, d, yerr=drop_table[("selection error (%)", "std")].fillna(0), color="C1", marker="s", capsize=3)
 axes[1].axvline(best_p, color="k", ls="--", lw=1)
 axes[1].set(xlabel=f"dropout rate (lr {best_lr:g}, early stopping)", ylabel="selection error (%)",
             title=f"Dropout, {n_control_seeds} seeds: chosen {best_p:g}")
-names = list(summary.index)
-for i, name in enumerate(names):
-    v = table[table.network == name]["test error (%)"]
-    colour = "C0" if name.startswith("gBP") else ("k" if name == strongest else "C3")
-    axes[2].scatter(v, [i] * len(v), color=colour, alpha=0.5, s=16)
-    axes[2].errorbar(v.mean(), i, xerr=v.std(), color=colour, marker="D", capsize=4)
-axes[2].set_yticks(range(len(names)), [n + (" (strongest)" if n == strongest else "") for n in names], fontsize=9)
-axes[2].set(xlabel="test error (%)", title=f"Test error, {n_seeds} seeds (points) and mean ± sd")
-axes[2].invert_yaxis()
+test_panel(axes[2])
 fig.suptitle(f"Baselines chosen on selection images, MNIST, {n_train:,} training images")
 fig.tight_layout()
 mf.nb.save_figure(fig, "06a_bp_baseline_lr_grid")

@@ -71,6 +71,7 @@ x_test, y_test = mnist.x_test[:n_test], mnist.y_test[:n_test]
 fx_test, fy_test = fashion.x_test[:n_test], fashion.y_test[:n_test]
 
 
+# %%
 def selection_images(name):
     """The selection images of notebook 6: the N_VAL training images before the last N_VAL (early stopping's)."""
     x, y = mf.data.validation_split(name, n=2 * mf.config.N_VAL, n_train=n_train)
@@ -267,6 +268,7 @@ n_in = len(x_test)
 TS = "temperature-scaled"
 
 
+# %%
 @torch.no_grad()
 def predictors(run, bp_run):
     net, g, logits = run.network(), mf.generator(800 + run.seed), mf.calibration.batched_logits
@@ -548,6 +550,7 @@ def best(metric, largest=False):  # the main predictor with the lowest (or large
     return (max if largest else min)(main, key=lambda n: cal_summary.loc[n, (metric, "mean")])
 
 
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
 e1 = {m: onept[(onept.network == "eps=0") & (onept.scope == wn) & (onept.method == m)].iloc[0]["mean"] for m in methods}
 best_score = max(methods, key=lambda m: np.nan_to_num(e1[m], nan=1.0))
 md = ["| question | measure | answer |", "|---|---|---|"]

@@ -255,6 +255,7 @@ def clean(v):
 m0, noise = eq["mean_live"][M0], max(max(clean(v)) for v in eq["sd_live"].values())
 depth, size_change = max(m0) - min(m0), max(abs(a - b) for a, b in zip(eq["mean_live"][M1], m0))
 base = three(None, lambda _: depth > 2 * noise and size_change > 2 * noise, lambda _: depth > 2 * noise or size_change > 2 * noise)
+# %%
 dirs = {}
 for col, conv in en["conventions"].items():
     arm = conv["equal updates|live inputs"]

@@ -1,7 +1,8 @@
 # mfcredit: two commands do everything, each creating the environment it needs.
 #   make figures   every figure at paper scale (QUICK=1: a small, fast version; RETRAIN=1: empty the
 #                  training cache first, so every run trains from scratch)
-#   make test      unit tests + nbval over the notebooks in quick mode + the browser test
+#   make test      unit tests + nbval over the notebooks in quick mode (and their key numbers against
+#                  tests/data/quick_reference.json) + the browser test
 #   make lab       JupyterLab on the notebooks; make notebooks: .ipynb from notebooks/src (jupytext)
 #   make site      HTML pages of the committed notebooks and docs in build/site (nothing re-executed)
 SHELL := /bin/bash
@@ -49,7 +50,7 @@ $(STAMP): requirements.txt pyproject.toml binder/overrides.json
 test: unit nbval browser
 
 unit: $(STAMP)
-	$(PY) -m pytest -q -m "not browser" tests
+	$(PY) -m pytest -q -m "not browser and not quick_numbers" tests
 
 # JupyterLab and the built site in headless Chromium (tests/test_browser.py; skipped without Chromium)
 browser: site
@@ -65,7 +66,8 @@ site: $(STAMP)
 nbval: $(STAMP)
 	@if [ -n "$(NOTEBOOKS)" ]; then \
 	  MPLBACKEND=$(INLINE) MFCREDIT_QUICK=1 MFCREDIT_PROGRESS=0 MFCREDIT_CACHE=$(CURDIR)/cache/quick $(PY) -m pytest -q --nbval-lax --nbval-current-env \
-	    --nbval-cell-timeout=600 -p no:cacheprovider -p nbval_memory $(NOTEBOOKS); \
+	    --nbval-cell-timeout=600 -p no:cacheprovider -p nbval_memory $(NOTEBOOKS) && \
+	  $(PY) -m pytest -q -m quick_numbers tests/test_quick_numbers.py; \
 	else echo "no notebooks yet"; fi
 
 # notebooks/NN-name.ipynb from notebooks/src/NN-name.py (jupytext keeps the outputs and cell ids)

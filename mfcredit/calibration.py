@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 
 import torch
-from scipy import optimize
 
 from .layers import forward, sample_weights
 
@@ -93,6 +92,8 @@ def fit_temperature(logits: torch.Tensor, y: torch.Tensor, bounds=(0.05, 20.0)) 
 
     def nll_at(log_t):
         return torch.nn.functional.cross_entropy(z / math.exp(log_t), labels).item()
+
+    from scipy import optimize  # imported here: only temperature scaling needs it, and it is large
 
     res = optimize.minimize_scalar(nll_at, bounds=tuple(math.log(b) for b in bounds), method="bounded",
                                    options={"xatol": 1e-7})

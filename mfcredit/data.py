@@ -17,6 +17,7 @@ import gzip
 import hashlib
 import io
 import logging
+import math
 import os
 import pickle
 import shutil
@@ -51,10 +52,13 @@ def _digest(algo: str, data: bytes) -> str:
     return hashlib.new(algo, data).hexdigest()
 
 
-def read_verified(path: Path, spec: FileSpec, keep: int | None = None) -> bytes:
+def read_verified(path: Path, spec: FileSpec, keep: int | None = None,
+                  ranges: list[tuple[int, int]] | None = None) -> bytes | bytearray:
     """Read ``path``, check it against ``spec`` and return its (decompressed if .gz) bytes; with
-    ``keep``, only the first ``keep`` bytes of the content (the checksum still covers all of it: the
+    ``keep``, only the first ``keep`` bytes of the content; with ``ranges``, [(start, stop), ...] in
+    increasing order, only those byte ranges, joined (the checksum still covers all of it: the
     content is decompressed and hashed in 1 MiB pieces, so the rest is never held in memory)."""
+    ranges = ranges if ranges is not None else [(0, math.inf if keep is None else keep)]
     if not path.is_file():
         raise DataError(f"{path}: file is missing (expected {spec.name}, "
                         f"{_expected(spec)}). Restore it, or call load_dataset(..., download=True).")
@@ -63,20 +67,23 @@ def read_verified(path: Path, spec: FileSpec, keep: int | None = None) -> bytes:
         raise DataError(f"{path}: MD5 {_digest('md5', raw)} does not match the expected {spec.md5}; "
                         "the file is damaged or not the published one. Delete it and download again.")
     if not (path.suffix == ".gz" and spec.shape):
-        content, sha = raw[:keep], (_digest("sha256", raw) if spec.sha256 else None)
+        content = b"".join(raw[a:None if b == math.inf else b] for a, b in ranges)
+        sha = _digest("sha256", raw) if spec.sha256 else None
     else:
-        pieces, kept, h = [], 0, hashlib.sha256()
+        content, h, at = bytearray(), hashlib.sha256(), 0  # grown in place: never a second full copy
         try:
             with gzip.GzipFile(fileobj=io.BytesIO(raw)) as f:
                 while piece := f.read(1 << 20):
                     h.update(piece)
-                    if keep is None or kept < keep:
-                        pieces.append(piece if keep is None else piece[: keep - kept])
-                        kept += len(pieces[-1])
+                    for a, b in ranges:  # the parts of this piece, content[at : at + len(piece)], to keep
+                        lo, hi = max(a, at), min(b, at + len(piece))
+                        if lo < hi:
+                            content += piece[lo - at: hi - at]
+                    at += len(piece)
         except (EOFError, OSError, gzip.BadGzipFile) as e:
             raise DataError(f"{path}: not a complete gzip file ({e}); expected {_expected(spec)}. "
                             "Delete it and download again.") from None
-        content, sha = b"".join(pieces), h.hexdigest()
+        sha = h.hexdigest()
     if spec.sha256 is not None and sha != spec.sha256:
         raise DataError(f"{path}: SHA-256 of the decompressed content is {sha}, "
                         f"expected {spec.sha256}; the file is damaged or not the published one. "
@@ -99,7 +106,7 @@ def parse_idx(content: bytes, shape: tuple, where: str = "IDX data", n: int | No
     dims = struct.unpack(f">{ndim}I", content[4: 4 + 4 * ndim])
     if tuple(dims) != tuple(shape):
         raise DataError(f"{where}: IDX dimensions {dims}, expected {tuple(shape)}")
-    body = content[4 + 4 * ndim:]
+    body = memoryview(content)[4 + 4 * ndim:]  # a view: no copy of the records
     dims = (dims[0] if n is None else n, *dims[1:])
     if len(body) != int(np.prod(dims)):
         raise DataError(f"{where}: {len(body)} data bytes, expected {int(np.prod(dims))}")
@@ -149,10 +156,12 @@ def _spec(name: str, spec: DatasetSpec | None) -> DatasetSpec:
     return spec
 
 
-def _records(folder: Path, f: FileSpec, n: int | None = None) -> np.ndarray:
-    """The IDX file ``f`` in ``folder``, verified; with ``n``, only its first n records are kept in memory."""
-    keep = None if n is None else 4 + 4 * len(f.shape) + n * int(np.prod(f.shape[1:], dtype=np.int64))
-    return parse_idx(read_verified(folder / f.name, f, keep), f.shape, str(folder / f.name), n)
+def _records(folder: Path, f: FileSpec, n: int | None = None, last: bool = False) -> np.ndarray:
+    """The IDX file ``f`` in ``folder``, verified; with ``n``, only its first n records (its last n if
+    ``last``) are kept in memory."""
+    head, size = 4 + 4 * len(f.shape), int(np.prod(f.shape[1:], dtype=np.int64))
+    ranges = None if n is None else [(0, head + n * size)] if not last else [(0, head), (head + (f.shape[0] - n) * size, math.inf)]
+    return parse_idx(read_verified(folder / f.name, f, ranges=ranges), f.shape, str(folder / f.name), n)
 
 
 def _first(n_train, total: int) -> int:
@@ -263,10 +272,11 @@ def validation_split(name: str = "mnist", n: int = 10_000, n_train: int | None =
         return _last(x, y, n, n_train)
     spec = _spec(name, spec)
     folder = Path(root if root is not None else default_root()) / spec.subdir
-    if spec.kind == "idx":
-        x, y = (_records(folder, f) for f in spec.files[:2])
-        x = x.reshape(len(x), -1)
-    elif spec.kind == "cifar-python":
+    if spec.kind == "idx":  # only the last n records are kept while the file is decompressed
+        _check_last(spec.files[0].shape[0], n, n_train)
+        x, y = (_records(folder, f, n, last=True) for f in spec.files[:2])
+        return _images(x.reshape(len(x), -1), dtype), _labels(y)
+    if spec.kind == "cifar-python":
         f = spec.files[0]
         x, y = _cifar_arrays(read_verified(folder / f.name, f), spec.extra["train"], folder / f.name)
     else:
@@ -278,9 +288,14 @@ def validation_split(name: str = "mnist", n: int = 10_000, n_train: int | None =
 def _last(x, y, n, n_train):
     """The last ``n`` of the training examples (x, y), refusing an overlap with the first ``n_train``."""
     total = len(x)
+    _check_last(total, n, n_train)
+    return x[total - n:], y[total - n:]
+
+
+def _check_last(total, n, n_train):
+    """Refuse a validation size ``n`` out of ``total`` that is not in [1, total) or overlaps the first ``n_train``."""
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n < total:
         raise ValueError(f"validation size n must be an integer in [1, {total - 1}], got {n!r}")
     if n_train is not None and n_train > total - n:
         raise ValueError(f"the first n_train = {n_train} training images overlap the last n = {n} used for "
                          f"validation ({total} in all): use n_train + n <= {total}")
-    return x[total - n:], y[total - n:]

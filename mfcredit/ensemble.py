@@ -68,9 +68,10 @@ def disagreement(preds: torch.Tensor) -> float:
     """Mean over pairs of rows of ``preds`` (S, B) of the fraction of columns where the two differ.
     Counted per example from class counts: sum over ordered pairs a != b of [p_a == p_b] is
     sum_c n_c^2 - S, so no loop over the S (S - 1) / 2 pairs is needed."""
-    n = preds.shape[0]
-    onehot = torch.nn.functional.one_hot(preds, int(preds.max()) + 1).double()  # (n, B, C)
-    same_pairs = (onehot.sum(0) ** 2).sum(-1) - n  # ordered pairs a != b that agree, per example
+    n, b = preds.shape
+    counts = torch.zeros((b, int(preds.max()) + 1), dtype=torch.float64)  # (B, C): n_c per example, exact
+    counts.scatter_add_(1, preds.T, torch.ones((b, n), dtype=torch.float64))  # no (n, B, C) one-hot in memory
+    same_pairs = (counts ** 2).sum(-1) - n  # ordered pairs a != b that agree, per example
     return (1 - same_pairs / (n * (n - 1))).mean().item()
 
 

@@ -79,7 +79,10 @@ def feedforward(x: torch.Tensor, layers: Sequence[Callable], collect: list | Non
         z = layer(a)
         if collect is not None:
             collect.append(z)
-        a = torch.relu(z) if l < len(layers) - 1 else z
+        if l < len(layers) - 1:  # in place where nothing needs z again (no autograd, not collected): less memory
+            a = z.relu_() if collect is None and not z.requires_grad else torch.relu(z)
+        else:
+            a = z
         if hidden is not None and l < len(layers) - 1:
             a = hidden(a)
     return a
@@ -91,7 +94,12 @@ def forward(weights: Sequence[torch.Tensor], x: torch.Tensor, collect: list | No
     weights: one (N_l, N_{l-1}) matrix per layer, x (B, N_0) -> (B, N_L); or S networks at once,
     (S, N_l, N_{l-1}) per layer (as :func:`sample_weights` draws them) -> (S, B, N_L).
     """
-    return feedforward(x, [lambda a, w=w: linear(a, w) / math.sqrt(w.shape[-1]) for w in weights], collect)
+    return feedforward(x, [lambda a, w=w: _scaled(linear(a, w), w.shape[-1]) for w in weights], collect)
+
+
+def _scaled(z: torch.Tensor, n_in: int) -> torch.Tensor:
+    """z / sqrt(n_in); in place unless autograd records z (the same numbers either way)."""
+    return z / math.sqrt(n_in) if z.requires_grad else z.div_(math.sqrt(n_in))
 
 
 def field_terms(theta: torch.Tensor) -> tuple[torch.Tensor, ...]:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from .utils import REPO, atomic_write_bytes, default_threads, return_freed_memory
+from .utils import REPO, atomic_write_bytes, default_threads, return_freed_memory, trim_heap
 
 #: Where figures/, results/ and build/ go: $MFCREDIT_OUTPUT if set (read at import), else the repository.
 ROOT = Path(os.environ.get("MFCREDIT_OUTPUT") or REPO).resolve()
@@ -120,6 +120,18 @@ def apply_params(ns: dict) -> bool:
     return quick
 
 
+def _trim_after_each_cell() -> None:
+    """In an IPython kernel, give freed heap memory back to the system after every cell (once per
+    kernel), so that one cell's temporaries do not raise the next one's starting memory."""
+    try:
+        ip = get_ipython()  # noqa: F821  (defined inside IPython only)
+    except NameError:
+        return
+    if not getattr(ip, "_mfcredit_trim", False):
+        ip.events.register("post_run_cell", lambda *_: trim_heap())
+        ip._mfcredit_trim = True
+
+
 def setup(ns: dict) -> None:
     """Apply quick mode and check the parameters (:func:`apply_params`), set torch's thread count
     and a deterministic plotting style, and say which mode runs."""
@@ -130,6 +142,7 @@ def setup(ns: dict) -> None:
     quick = apply_params(ns)
     torch.set_num_threads(default_threads())
     return_freed_memory()  # freed sampling temporaries go back to the system (kernel memory)
+    _trim_after_each_cell()
     sns.set_theme(style="whitegrid", context="notebook", palette="colorblind")
     matplotlib.rcParams.update({"figure.dpi": 100, "savefig.dpi": 120, "savefig.bbox": "tight",
                                 "svg.hashsalt": "mfcredit", "figure.max_open_warning": 0,

@@ -124,13 +124,21 @@ def remove_stale_temporaries(notebooks) -> list[Path]:
     return [junk for d in sorted(folders) for pattern in (".*.tmp", ".*.tmp.ipynb") for junk in remove_leftovers(d, pattern)]
 
 
-def timings_table(table: dict) -> str:
-    """Markdown: each notebook's time in a build from scratch and the runs it trained."""
+#: One paper-recipe run timed on the machine just before a build from scratch (bench/book_units.py).
+UNIT = REPO / "bench" / "book_units.json"
+
+
+def timings_table(table: dict, unit: dict | None = None) -> str:
+    """Markdown: each notebook's time in a build from scratch and the runs it trained; with ``unit``
+    (bench/book_units.json: one paper-recipe run's seconds), the whole build in units of that run."""
     fmt = lambda s: f"{s / 60:.1f} min" if s >= 60 else f"{s:.0f} s"  # noqa: E731
     rows = ["| notebook | time | runs trained |", "|---|---|---|"]
     rows += [f"| {name} | {fmt(t['seconds'])} | {t['runs_trained']} |" for name, t in sorted(table.items())]
-    rows.append(f"| all | {fmt(sum(t['seconds'] for t in table.values()))} | "
-                f"{sum(t['runs_trained'] for t in table.values())} |")
+    total = sum(t["seconds"] for t in table.values())
+    rows.append(f"| all | {fmt(total)} | {sum(t['runs_trained'] for t in table.values())} |")
+    if unit:
+        rows.append(f"| all, in paper-recipe runs (one run, seed 0, 200 epochs: {unit['unit_s']:.0f} s on "
+                    f"{unit['threads']} threads, timed just before) | {total / unit['unit_s']:.1f} runs | |")
     return "\n".join(rows) + "\n"
 
 
@@ -145,7 +153,8 @@ def update_readme(quick: bool) -> None:
         rows = beyond.read_text().rstrip("\n") + ("\n" + planted.read_text() if planted.is_file() else "\n")
         replace_marked_block(REPO / "README.md", "beyond", rows)
     if not quick and timings.is_file():
-        replace_marked_block(REPO / "README.md", "timings", timings_table(json.loads(timings.read_text())))
+        unit = json.loads(UNIT.read_text()) if UNIT.is_file() else None
+        replace_marked_block(REPO / "README.md", "timings", timings_table(json.loads(timings.read_text()), unit))
 
 
 def peak_mib() -> float:

@@ -16,7 +16,8 @@ A score is one (N_l, N_{l-1}) tensor per layer; LOWER scores are removed first. 
 
 Removing a connection of the ensemble sets its pi to 1 (always absent): the eps = 0 network then
 has weight (1 - pi) m = 0 there, and every sampled sub-network lacks it. Removing one of a plain
-network sets w = 0. Ties (e.g. the many pi exactly 0) are broken at random, so the order within a
+network sets w = 0. :func:`blank_first` makes every score remove the first layer's connections from
+blank pixels first. Ties (e.g. the many pi exactly 0) are broken at random, so the order within a
 tie carries no hidden second score. ``params`` is {'pi', 'm', 'xi'} (ensemble) or {'w'} (plain),
 one (N_l, N_{l-1}) tensor per layer, as ``Run.params``.
 """
@@ -52,6 +53,20 @@ def keep_scores(params: dict, kind: str, generator: torch.Generator | None = Non
     if kind == "mean":
         return [w.abs() for w in mean_weights(params)]
     return [magnitude(pi, m, xi) for pi, m, xi in zip(params["pi"], params["m"], params["xi"])]  # rms
+
+
+def blank_first(scores: list[torch.Tensor], dead: torch.Tensor) -> list[torch.Tensor]:
+    """``scores`` with the first layer's connections from blank pixels scored -inf, so that every score
+    removes them first. ``dead`` (N_0,) bool: the inputs that are 0 in every training image
+    (:func:`mfcredit.connections.dead_inputs`). Such a connection never gets a gradient, so its pi stays
+    at its initial 0 and the credit 1 - pi = 1 would keep it to the last; its input is 0 on every
+    training image, so removing it costs (almost) nothing. Without this, a comparison of scores would
+    partly measure "pi never moved" rather than credit. Returns new tensors; ``scores`` is unchanged."""
+    out = [s.clone() for s in scores]
+    if dead.shape != (out[0].shape[1],):
+        raise ValueError(f"blank_first: dead must have one entry per input ({out[0].shape[1]}), got shape {tuple(dead.shape)}")
+    out[0][:, dead] = -math.inf
+    return out
 
 
 def removal_order(score: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

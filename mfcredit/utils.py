@@ -190,20 +190,44 @@ def replace_marked_block(path: str | Path, name: str, content: str) -> None:
         atomic_write_bytes(path, new.encode())
 
 
-def return_freed_memory(threshold: int = 1 << 20) -> bool:
-    """Make glibc serve every allocation of ``threshold`` bytes or more with its own mmap, given back
-    to the system when freed. By default glibc raises that threshold (up to 32 MiB) after the first
-    large block is freed and serves later blocks from its heap, where freed temporaries (the 16-60 MB
-    weight samples of the analyses) stay counted as the process's memory. A notebook kernel calls
-    this once (:func:`mfcredit.nb.setup`) to keep its peak memory within small machines' limits, such
-    as Binder's. Returns False (doing nothing) where the C library is not glibc."""
+def _glibc():
+    """The C library if it is glibc (it has mallopt and malloc_trim), else None."""
     import ctypes
     import ctypes.util
 
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
+        libc.mallopt, libc.malloc_trim  # noqa: B018  (AttributeError where the C library is not glibc)
     except (OSError, AttributeError):
+        return None
+    return libc
+
+
+def return_freed_memory(threshold: int = 1 << 20, arenas: int = 2) -> bool:
+    """Keep a long-lived process's memory close to what it uses, on glibc:
+
+    - every allocation of ``threshold`` bytes or more gets its own mmap, given back to the system when
+      freed. By default glibc raises that threshold (up to 32 MiB) after the first large block is
+      freed and serves later blocks from its heap, where freed temporaries (the 16-60 MB weight
+      samples of the analyses) stay counted as the process's memory;
+    - at most ``arenas`` malloc arenas. glibc gives each new thread (torch's and OpenMP's worker
+      threads) an arena of its own, up to 8 per core, and memory freed in one stays reserved there.
+
+    A notebook kernel calls this once (:func:`mfcredit.nb.setup`), and :func:`trim_heap` after every
+    cell, to keep its peak memory within small machines' limits, such as Binder's. Returns False
+    (doing nothing) where the C library is not glibc."""
+    libc = _glibc()
+    if libc is None:
         return False
-    M_MMAP_THRESHOLD = -3  # from glibc's malloc.h; setting it also turns the dynamic raise off
-    return bool(mallopt(M_MMAP_THRESHOLD, int(threshold)))
+    M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8  # from glibc's malloc.h; the first also turns the dynamic raise off
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, int(threshold))) and bool(libc.mallopt(M_ARENA_MAX, int(arenas)))
+
+
+def trim_heap() -> bool:
+    """Give the free memory at the top of every malloc arena back to the system (glibc's malloc_trim);
+    False where the C library is not glibc."""
+    libc = _glibc()
+    if libc is None:
+        return False
+    libc.malloc_trim(0)
+    return True

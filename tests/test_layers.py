@@ -111,3 +111,19 @@ def test_projection_clips_exactly():
     net.project_()
     assert layer.pi.min() == 0.0 and layer.pi.max() == 1.0 and (layer.pi == 0).sum() == 3 and (layer.pi == 1).sum() == 3
     assert layer.xi.min() == 0.0 and (layer.xi == 0).sum() == 6
+
+
+def test_inplace_forward_gives_the_same_numbers_and_keeps_autograd():
+    """forward() scales and rectifies in place when no gradient is recorded: the same bits as the
+    out-of-place expression, and with gradients it stays out of place (autograd still works)."""
+    import math
+
+    g = mf.generator(3)
+    ws = [torch.randn(5, 7, 12, generator=g), torch.randn(5, 4, 7, generator=g)]
+    x = torch.rand(9, 12, generator=g)
+    z1 = torch.relu(mf.layers.linear(x, ws[0]) / math.sqrt(12))
+    expected = mf.layers.linear(z1, ws[1]) / math.sqrt(7)
+    assert torch.equal(mf.layers.forward(ws, x), expected)
+    w = [t.clone().requires_grad_() for t in ws]
+    mf.layers.forward(w, x).sum().backward()
+    assert all(t.grad is not None and torch.isfinite(t.grad).all() for t in w)

@@ -306,3 +306,14 @@ def test_text_assembling_and_saving_cells_are_collapsed(path):
         if c.cell_type == "code" and ("show_markdown(" in c.source or "save_results(" in c.source):
             assert "hide-input" in c.metadata.get("tags", []), c.source.splitlines()[0]
             assert c.metadata.get("jupyter", {}).get("source_hidden") is True, c.source.splitlines()[0]
+
+
+def test_kernel_memory_settings_on_glibc():
+    """The C-library settings nb.setup applies (mmap threshold, two malloc arenas, a trim after every
+    cell) take effect on glibc, and are refused cleanly elsewhere."""
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        assert mf.utils.return_freed_memory() is False and mf.utils.trim_heap() is False
+        return
+    assert mf.utils.return_freed_memory() is True and mf.utils.trim_heap() is True

@@ -121,6 +121,9 @@ def test_timings_table_reports_the_recorded_times():
 
     md = timings_table({"02-training": {"seconds": 150.0, "runs_trained": 10}, "01-theory": {"seconds": 40.0, "runs_trained": 1}})
     assert md.splitlines()[2:] == ["| 01-theory | 40 s | 1 |", "| 02-training | 2.5 min | 10 |", "| all | 3.2 min | 11 |"]
+    with_unit = timings_table({"01-theory": {"seconds": 190.0, "runs_trained": 1}}, {"unit_s": 19.0, "threads": 2})
+    assert with_unit.splitlines()[-1] == ("| all, in paper-recipe runs (one run, seed 0, 200 epochs: 19 s on 2 threads, "
+                                          "timed just before) | 10.0 runs | |")
 
 
 def test_readme_blocks_refreshed_from_results(tmp_path, monkeypatch):

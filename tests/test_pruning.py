@@ -121,3 +121,21 @@ def test_sparsity_at_loss():
     assert sparsity_at_loss(f, [2.0, 3.5, 4.0, 10.0], points=1.0) == pytest.approx(0.5 * 1.0 / 1.5)
     with pytest.raises(ValueError, match="start at 0"):
         sparsity_at_loss([0.1, 0.5], [1.0, 2.0])
+
+
+def test_blank_pixel_connections_go_first_under_every_score(ensemble):
+    params, _, _ = ensemble
+    dead = torch.zeros(12, dtype=torch.bool)
+    dead[[0, 5, 11]] = True
+    for kind in ("presence", "rms", "mean", "random"):
+        scores = keep_scores(params, kind, mf.generator(1))
+        first = mf.pruning.blank_first(scores, dead)
+        assert torch.equal(scores[0], keep_scores(params, kind, mf.generator(1))[0])  # the input is left alone
+        n_dead = 7 * 3  # the first layer's 7 units times 3 blank inputs
+        order = removal_order(first[0], mf.generator(2))
+        removed = torch.zeros(7 * 12, dtype=torch.bool)
+        removed[order[:n_dead]] = True
+        assert removed.reshape(7, 12)[:, dead].all() and not removed.reshape(7, 12)[:, ~dead].any()
+        assert all(torch.equal(a, b) for a, b in zip(first[1:], scores[1:]))  # deeper layers unchanged
+    with pytest.raises(ValueError, match="one entry per input"):
+        mf.pruning.blank_first(scores, torch.zeros(5, dtype=torch.bool))

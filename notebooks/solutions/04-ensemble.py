@@ -9,16 +9,20 @@ answer = (f"The mean of five sub-networks is {gaps[0]:.3f} points from the mean 
           "ensemble's error to within a tenth of a point.")
 
 # %% 2
-r2 = mf.perturbation(runs[0].params, data.x_test, data.y_test, fractions=[0, 0.5, 1], n_samples=2, layer=1,
-                     curves=("vip_removal", "matched_removal"), generator=mf.generator(1))
-print("second layer:", r2["counts"])
-print("remove VIPs:", [round(m, 2) for m, _ in r2["vip_removal"]])
-print("matched control:", [round(m, 2) for m, _ in r2["matched_removal"]])
+r2 = {layer: mf.perturbation(runs[0].params, data.x_test, data.y_test, fractions=[0, 0.5, 1], n_samples=4, layer=layer,
+                             curves=("vip_removal", "matched_removal"), generator=mf.generator(1)) for layer in (0, 1)}
+for layer, r in r2.items():
+    print(f"weight layer {layer + 1}: {r['counts']['VIP']} VIPs; remove VIPs",
+          [round(m, 2) for m, _ in r["vip_removal"]], "; matched control", [round(m, 2) for m, _ in r["matched_removal"]])
 # interpretation
-rise2 = r2["vip_removal"][-1][0] - r2["unperturbed"][0]
-answer = (f"The second layer of seed 0 has {r2['counts']['VIP']} VIPs (the first: {counts.loc[0, 'VIP']}); removing all "
-          f"of them raises the error by {rise2:+.2f} points, against {delta['vip_removal']:+.2f} for the first layer's "
-          f"(mean over seeds), and the matched control by {r2['matched_removal'][-1][0] - r2['unperturbed'][0]:+.2f}.")
+rise = {layer: r["vip_removal"][-1][0] - r["unperturbed"][0] for layer, r in r2.items()}
+noise = r2[1]["vip_removal"][-1][1] / 4 ** 0.5  # the standard error of one point: sd over 4 sub-networks / 2
+answer = (f"Seed 0's second layer has {r2[1]['counts']['VIP']} VIPs, its first {r2[0]['counts']['VIP']}. Removing all of "
+          f"them changes the error by {rise[1]:+.2f} points in the second layer and {rise[0]:+.2f} in the first, each the "
+          f"mean of 4 sampled sub-networks; one such point is uncertain by about {noise:.2f} points. In the second layer, "
+          "removing the VIPs " + ("hurts, but less than in the first." if noise * 2 < rise[1] < rise[0] else
+                                  "hurts at least as much as in the first." if rise[1] >= rise[0] and rise[1] > 2 * noise else
+                                  "does not measurably hurt: the expected smaller rise is no rise at all."))
 
 # %% 3
 import torch

@@ -10,9 +10,9 @@ for name, (s_, h_, n_) in by_kind.items():
 # interpretation
 answer = (f"VIPs and UIPs have an entropy of {by_kind['VIP'][0]:.1f} and {by_kind['UIP'][0]:.1f} under the paper's "
           f"estimator and {by_kind['VIP'][1]:.1f} and {by_kind['UIP'][1]:.1f} quantised: a fixed weight and an absent one are "
-          f"certain. The variable connections carry all of it: {by_kind['variable'][0]:+.3f} (paper's) and "
-          f"{by_kind['variable'][1]:.3f} nats (quantised), the first negative because narrow slabs have a negative "
-          "differential entropy.")
+          f"certain. The variable connections are the only ones whose entropy is not 0: {by_kind['variable'][0]:+.3f} (paper's) "
+          f"and {by_kind['variable'][1]:.3f} nats (quantised) on average. The paper's value is "
+          f"{'negative, because narrow slabs have a negative differential entropy: on that scale uncertainty does not add up like a count' if by_kind['variable'][0] < 0 else 'positive'}.")
 
 # %% 2
 import torch

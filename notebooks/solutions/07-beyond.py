@@ -2,7 +2,7 @@
 p0 = gbp_runs[0].params
 errs95 = {}
 for kind in ("presence", "mean", "random"):
-    c = mf.pruning.pruning_curve(p0, mf.pruning.keep_scores(p0, kind, mf.generator(0)), [0.0, 0.95],
+    c = mf.pruning.pruning_curve(p0, mf.pruning.blank_first(mf.pruning.keep_scores(p0, kind, mf.generator(0)), dead), [0.0, 0.95],
                                  x_test, y_test, layers=[0], generator=mf.generator(0))
     errs95[kind] = c["mean"]
     print(f"{kind:9s} unpruned {c['mean'][0]:.2f} %, 95 % of layer 1 removed {c['mean'][1]:.2f} %")
@@ -10,8 +10,10 @@ for kind in ("presence", "mean", "random"):
 beat = [name for name, kind in (("the credit", "presence"), ("the mean-weight magnitude", "mean")) if errs95[kind][1] < errs95["random"][1]]
 answer = (f"With 95 % of the first layer gone, the credit 1 - pi leaves {errs95['presence'][1]:.2f} % error, the mean-weight "
           f"magnitude {errs95['mean'][1]:.2f} %, random removal {errs95['random'][1]:.2f} %: "
-          + (f"{' and '.join(beat)} {'beat' if len(beat) > 1 else 'beats'} random removal." if beat else
-             "neither score beats random removal in this layer."))
+          + (f"{' and '.join(beat)} {'beat' if len(beat) > 1 else 'beats'} random removal" if beat else
+             "neither score beats random removal in this layer")
+          + (", as expected." if len(beat) == 2 else
+             ", against the expectation for " + " and ".join(n for n in ("the credit", "the mean-weight magnitude") if n not in beat) + "."))
 
 # %% 2
 bp0 = bp_runs[0].network()

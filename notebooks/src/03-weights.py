@@ -84,16 +84,21 @@ mf.nb.save_figure(fig, "03a_parameter_histograms_paper-fig2")
 # every connection, as the analysis code the authors published with the paper does.
 
 # %%
+steps = -(-n_train // batch_size)  # per epoch
+shrink = np.prod([(1 - mf.training.lr_at(paper_cfg, e) * paper_cfg.weight_decay) ** steps for e in range(epochs)])
+mf.nb.check(all((r.params["pi"][0][:, dead] == 0).all() for r in runs["paper 2020"]),
+            "the connections from blank pixels keep their initial pi = 0")
 print(f"{int(dead.sum())} of {len(dead)} input pixels are 0 in all {n_train:,} training images: "
-      f"{int(dead.sum()) * paper_cfg.widths[1]:,} of the {live[0].numel():,} first-layer connections are dead.")
+      f"{int(dead.sum()) * paper_cfg.widths[1]:,} of the {live[0].numel():,} first-layer connections are dead. Over a run "
+      f"the decay alone shrinks their m and Xi by {100 * (1 - shrink):.2f} %; their pi stays exactly 0.")
 
 # %% [markdown]
 # ## Category fractions per layer
 #
-# Exact (equalities, as the analysis code the authors published with the paper counts them) and with
-# the tolerance `tol` ($\pi < $ tol counts as 0,
-# $\pi > 1 - $ tol as 1, $\Xi <$ tol as 0); percent of the layer's connections (all, or from live
-# inputs only), mean and sd over seeds. Beyond the first layer both views are the same.
+# Exact (equalities, as the analysis code the authors published with the paper counts them), in
+# percent of the layer's connections (all, or from live inputs only), mean over seeds; beyond the
+# first layer both views are the same. The same counts with the tolerance $\tau$ (`tol` in the code: $\pi < \tau$ counts
+# as 0, $\pi > 1 - \tau$ as 1, $\Xi < \tau$ as 0) are the subject of exercise 1 below.
 
 # %%
 def fractions(recipe, tolerance, view):
@@ -105,7 +110,10 @@ def fractions(recipe, tolerance, view):
 frac = pd.DataFrame([r for recipe in runs for v in views for t in (0.0, tol) for r in fractions(recipe, t, v)])
 cols = ["VIP", "UIP", "variable", "pi==0", "pi==1", "xi==0"]
 summary = (100 * frac.groupby(["recipe", "view", "tol", "layer"])[cols].agg(["mean", "std"])).round(2)
-summary
+WORDS = {"pi==0": "π = 0", "pi==1": "π = 1", "xi==0": "Ξ = 0"}
+shown = summary.xs(0.0, level="tol").xs("mean", axis=1, level=1).rename(columns=WORDS)  # exact; sds: results/weights.json
+shown.columns = [f"{c} (%)" for c in shown.columns]
+shown
 
 # %%
 exact = frac[frac.tol == 0.0]
@@ -147,7 +155,7 @@ moved_summary.rename(columns={"never_moved": "π never moved", "pi0_never_moved"
 #
 # A UIP is absent from *every* sub-network ($\pi = 1$ exactly). A connection with $\pi = 0.97$ is
 # absent from 97 % of them. Three readings, per layer: the fraction of connections with
-# $\pi > 1 - \delta$ as $\delta$ grows from $10^{-6}$ (nearly the exact count) to 0.5 (absent more
+# $\pi > 1 - \tau$ as $\tau$ (the tolerance of the thresholded categories) grows from $10^{-6}$ (nearly the exact count) to 0.5 (absent more
 # often than present); the mean of $\pi$, which is the expected fraction of connections absent from
 # one sampled sub-network; and that fraction measured on `n_networks` sampled sub-networks per seed.
 
@@ -160,7 +168,8 @@ absent = pd.DataFrame([
 absent["pi>0.5"] = absent["above"].str[-1]
 readings = ["exact", "pi>0.5", "mean_pi", "sampled"]
 absent_summary = (100 * absent.groupby(["recipe", "view", "layer"])[readings].agg(["mean", "std"])).round(2)
-absent_summary
+absent_summary.xs("mean", axis=1, level=1).rename(columns={
+    "exact": "π = 1 (UIP, %)", "pi>0.5": "π > 0.5 (%)", "mean_pi": "mean π (%)", "sampled": "absent from a sampled sub-network (%)"})
 
 # %%
 fig, axes = plt.subplots(1, len(runs), figsize=(12, 4.2), sharey=True)
@@ -172,10 +181,10 @@ for ax, recipe in zip(axes, runs):
             line, = ax.plot(deltas, curve.mean(0), ls="--" if view != "all" else "-",
                             color=f"C{l - 1}", label=f"layer {l}" + (f", {view}" if l == 1 else ""))
             ax.fill_between(deltas, curve.mean(0) - sd, curve.mean(0) + sd, color=line.get_color(), alpha=0.2)
-    ax.set(xscale="log", xlabel=r"$\delta$ (a connection counts as absent when $\pi > 1 - \delta$)",
+    ax.set(xscale="log", xlabel=r"$\tau$ (a connection counts as absent when $\pi > 1 - \tau$)",
            title=f"{recipe} recipe")
     ax.legend(fontsize=8)
-axes[0].set_ylabel(r"% of the layer's connections with $\pi > 1 - \delta$")
+axes[0].set_ylabel(r"% of the layer's connections with $\pi > 1 - \tau$")
 fig.suptitle(f"How many connections are absent, by threshold: mean ± sd over {n_seeds} seeds")
 fig.tight_layout()
 mf.nb.save_figure(fig, "03d_absent_fraction_by_threshold")
@@ -243,7 +252,7 @@ from ipywidgets import IntSlider, interact
 interact(show_unit, unit=IntSlider(0, 0, paper_cfg.widths[1] - 1), seed=IntSlider(0, 0, n_seeds - 1));
 
 # %% [markdown]
-# ## How much the optimiser details matter: 2022 variant vs paper recipe
+# ## How much the recipe matters: 2022 variant vs paper recipe
 #
 # The 2022 variant keeps Adam's state, does not halve the learning rate, decays $\pi$ too, and trains
 # 100 epochs. Same data, same seeds.
@@ -254,9 +263,9 @@ change = (ex.loc["2022 variant"] - ex.loc["paper 2020"]).round(2)
 errors = pd.DataFrame({recipe: {m: mf.stats.mean_sd([r.final(m) for r in rs])[0] for m in ("sampled", "mf_noisy", "mf_mean")}
                        for recipe, rs in runs.items()}).round(2)
 print("category fractions, 2022 variant minus paper recipe (percentage points):")
-display(change)
+display(change.rename(columns={**WORDS, "VIP": "VIP", "UIP": "UIP"}))
 print("final test error (%), mean over seeds:")
-errors
+errors.rename(index={"sampled": "one sampled sub-network", "mf_noisy": "noisy mean field", "mf_mean": "eps = 0 mean field"})
 
 # %% tags=["hide-input"] jupyter={"source_hidden": true}
 def fraction_dict(recipe, view, t):
@@ -292,20 +301,20 @@ saved = mf.nb.save_results("weights", {
 })
 print("wrote", saved.relative_to(mf.nb.ROOT))
 
-# %% [markdown]
-# ## What we learned
-
 # %% tags=["hide-input"] jupyter={"source_hidden": true}
 pe, ve = ex.loc["paper 2020"], ex.loc["2022 variant"]
 l1 = {v: 100 * exact[(exact.recipe == "paper 2020") & (exact.view == v) & (exact.layer == 1)][cols].mean()
       for v in views}
 ab = absent_summary.loc[("paper 2020", "live inputs")].xs("mean", axis=1, level=1)
 mv = moved_summary.loc["paper 2020"].xs("mean", axis=1, level=1)
+# %% [markdown]
+# ## What we learned
+
 # %% tags=["hide-input"] jupyter={"source_hidden": true}
 mf.nb.show_markdown(f"""
-- Under the paper recipe all three kinds exist in every layer, but **variable connections dominate**:
-  {pe['variable'].min():.1f}–{pe['variable'].max():.1f} % per layer, against VIPs {pe['VIP'].min():.2f}–{pe['VIP'].max():.2f} %
-  and UIPs {pe['UIP'].min():.2f}–{pe['UIP'].max():.2f} % (exact, all connections, mean over {n_seeds} seeds).
+- Under the paper recipe all three kinds exist in every layer, but **variable connections dominate**: per layer
+  (1 to {len(pe)}) {', '.join(f'{x:.1f}' for x in pe['variable'])} %, against VIPs {', '.join(f'{x:.2f}' for x in pe['VIP'])} %
+  and UIPs {', '.join(f'{x:.2f}' for x in pe['UIP'])} % (exact, all connections, mean over {n_seeds} seeds).
 - {int(dead.sum())} input pixels are blank in every training image. Leaving their connections out changes the
   first layer from VIP {l1['all']['VIP']:.2f} %, UIP {l1['all']['UIP']:.2f} %, variable {l1['all']['variable']:.1f} %,
   $\\pi = 0$ {l1['all']['pi==0']:.1f} % (all) to VIP {l1['live inputs']['VIP']:.2f} %, UIP {l1['live inputs']['UIP']:.2f} %,
@@ -320,9 +329,12 @@ mf.nb.show_markdown(f"""
   {ab['pi>0.5'].min():.2f}–{ab['pi>0.5'].max():.2f} %; absent from a sampled sub-network on average
   (mean $\\pi$) {ab['mean_pi'].min():.1f}–{ab['mean_pi'].max():.1f} %, measured {ab['sampled'].min():.1f}–{ab['sampled'].max():.1f} %
   on {n_networks} sampled sub-networks per seed.
-- The counts depend on the optimiser: the 2022 variant gives UIPs {ve['UIP'].min():.2f}–{ve['UIP'].max():.2f} % and
-  VIPs {ve['VIP'].min():.2f}–{ve['VIP'].max():.2f} % per layer, with test errors (sampled network)
-  {errors.loc['sampled', 'paper 2020']:.2f} % vs {errors.loc['sampled', '2022 variant']:.2f} %.
+- The counts depend on the recipe: per layer (1 to {len(ve)}), the 2022 variant gives UIPs
+  {', '.join(f'{x:.2f}' for x in ve['UIP'])} % against {', '.join(f'{x:.2f}' for x in pe['UIP'])} % for the paper
+  recipe, and VIPs {', '.join(f'{x:.2f}' for x in ve['VIP'])} % against {', '.join(f'{x:.2f}' for x in pe['VIP'])} %,
+  with test errors (sampled network) {errors.loc['sampled', '2022 variant']:.2f} % vs {errors.loc['sampled', 'paper 2020']:.2f} %.
+  The two recipes differ in four details at once, training length included, so this comparison alone cannot say
+  which detail is responsible: notebook 6 switches them one at a time.
 """)
 
 # %% [markdown]
@@ -345,8 +357,8 @@ mf.nb.solution("03-weights", 2, globals())
 
 # %% [markdown]
 # 3. **Are VIPs the connections with large weights?** Compare the median $|m|$ of the VIPs and of the
-#    variable connections from live inputs in the first layer of seed 0. *Expect:* no general answer;
-#    find out.
+#    variable connections from live inputs in the first layer of seed 0. *Expect:* VIPs have $\Xi = 0$
+#    and a weight the network relies on, so a larger median $|m|$ than the variable connections.
 
 # %% tags=["hide-input"] jupyter={"source_hidden": true}
 mf.nb.solution("03-weights", 3, globals())

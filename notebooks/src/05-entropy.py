@@ -14,8 +14,8 @@
 # controlled:
 #
 # - *More data at a fixed number of epochs is also more gradient steps.* Beside the fixed-epochs arm
-#   we train an **equal-updates** arm: every size gets as many steps as the smallest at `epochs`
-#   epochs (epochs scaled by $M_0/M$), and the learning rate halves after the same number of steps
+#   we train an **equal-updates** arm: every size gets as many steps as the smallest size $M_0$ at
+#   `epochs` epochs (epochs scaled by $M_0/M$), and the learning rate halves after the same number of steps
 #   (its period in epochs scaled by $M_0/M$ too). One difference stays: Adam's state is reset at
 #   every epoch, so at larger $M$ it is reset after more steps. Both arms train at the same sizes,
 #   so at every $M$ the two can be compared directly.
@@ -121,8 +121,8 @@ jobs = [(arm, cfg, r) for arm, cfgs in arms.items() for cfg in cfgs for r in ran
 trained = mf.sweep([(cfg, r) for _, cfg, r in jobs])  # a job listed in both arms trains once
 data = mf.load_dataset("mnist", n_train=max(sizes + equal_sizes))
 dead = {M: mf.dead_inputs(data.x_train[:M]) for M in sorted(set(sizes + equal_sizes))}
-pd.DataFrame([{"arm": arm, "M": c.n_train, "epochs": c.epochs, "lr_halve_every": c.lr_halve_every,
-               "gradient steps": -(-c.n_train // c.batch_size) * c.epochs, "dead inputs": int(dead[c.n_train].sum())}
+pd.DataFrame([{"arm": arm, "M": c.n_train, "epochs": c.epochs, "lr halved every (epochs)": c.lr_halve_every,
+               "gradient steps": -(-c.n_train // c.batch_size) * c.epochs, "blank pixels": int(dead[c.n_train].sum())}
               for arm, cfgs in arms.items() for c in cfgs])
 
 # %% [markdown]
@@ -150,8 +150,11 @@ all_sizes = sorted(set(sizes) | set(equal_sizes))
 
 
 def size_colour(M):
-    """Training-set sizes in shades of grey (dark: large), so that the colours C0, C1, ... always mean layers."""
-    return plt.get_cmap("Greys")(0.35 + 0.6 * all_sizes.index(M) / max(len(all_sizes) - 1, 1))
+    """Training-set sizes in shades of grey (dark: large), so that colours always mean layers."""
+    return plt.get_cmap("Greys")(0.45 + 0.5 * all_sizes.index(M) / max(len(all_sizes) - 1, 1))
+
+
+LAYER_COLOURS = ["C0", "C1", "C2", "C4", "C5"]  # one colour per layer, distinct for colour-blind readers
 
 
 # %%
@@ -164,8 +167,9 @@ axes[0].axhline(0, color="k", lw=0.6)
 axes[0].legend(fontsize=8)
 for l in range(1, n_layers + 1):
     g = fx.xs(l, level="layer")
-    axes[1].errorbar(sizes, g["mean"], yerr=g["std"].fillna(0), marker="o", capsize=3, color=f"C{l - 1}", label=f"layer {l}")
+    axes[1].errorbar(sizes, g["mean"], yerr=g["std"].fillna(0), marker="o", capsize=3, color=LAYER_COLOURS[l - 1], label=f"layer {l}")
 axes[1].set(xlabel="training-set size M (images)", ylabel="mean connection entropy S")
+axes[1].set_xticks(sizes, [f"{M:,}" for M in sizes])
 axes[1].legend(fontsize=8)
 fig.suptitle(f"Connection entropy, 5-layer net {'-'.join(map(str, widths))}, {epochs} epochs, all connections, "
              f"{n_runs} runs per size, error bars: sd (cf. paper Fig. 4, reconstructed)")
@@ -185,10 +189,11 @@ for ax, (arm, cfgs) in zip(axes, arms.items()):
     for view in ("all", "live inputs"):
         for l in range(1, n_layers + 1) if view == "all" else [1]:
             g = agg.loc[(arm, view), "S"].xs(l, level="layer")
-            ax.errorbar(g.index, g["mean"], yerr=g["std"].fillna(0), marker="o", capsize=3, color=f"C{l - 1}",
+            ax.errorbar(g.index, g["mean"], yerr=g["std"].fillna(0), marker="o", capsize=3, color=LAYER_COLOURS[l - 1],
                         ls="-" if view == "all" else "--", label=f"layer {l}" + (f", {view}" if l == 1 else ""))
     steps = sorted({-(-c.n_train // c.batch_size) * c.epochs for c in cfgs})
-    ax.set(xlabel="training-set size M (images)", xticks=[c.n_train for c in cfgs],
+    ax.set_xticks([c.n_train for c in cfgs], [f"{c.n_train:,}" for c in cfgs])
+    ax.set(xlabel="training-set size M (images)",
            title=f"{arm}: " + (f"{epochs} epochs, {steps[0]:,}-{steps[-1]:,} steps" if len(steps) > 1
                                else f"{steps[0]:,} steps, epochs {cfgs[0].epochs}-{cfgs[-1].epochs}"))
     ax.legend(fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.24))
@@ -268,9 +273,6 @@ saved = mf.nb.save_results("entropy", {
 })
 print("wrote", saved.relative_to(mf.nb.ROOT))
 
-# %% [markdown]
-# ## What we learned
-
 # %% tags=["hide-input"] jupyter={"source_hidden": true}
 def summary(arm, view):
     t = agg.loc[(arm, view), ("S", "mean")].unstack("layer")
@@ -282,15 +284,46 @@ def summary(arm, view):
 m0 = e_live.iloc[0]
 dirs = {label: directions(col) for col, label in CONVENTIONS.items()}
 agree = [label for label, d in dirs.items() if d == dirs["paper's estimator"]]
+agree_by = {k: sum(d[k] == dirs["paper's estimator"][k] for label, d in dirs.items() if label != "paper's estimator")
+            for k in ("highest", "lowest", "change")}
+
+
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
+def arm_change(arm, view):
+    """Per-layer sign of the change from the smallest to the largest size, by the rule of directions()."""
+    t, sd = (agg.loc[(arm, view), ("S", st)].unstack("layer") for st in ("mean", "std"))
+    return mf.entropy.directions(*(t.iloc[i].tolist() for i in (0, -1)), *(sd.iloc[i].tolist() for i in (0, -1)))["change"]
+
+
+def noise_words(arm, view):
+    signs = arm_change(arm, view)
+    return (f"per layer {signs}: no layer moves by more than twice its run-to-run sd, with {n_runs} runs per size"
+            if set(signs.split()) == {"0"} else f"per layer {signs}, '+' or '-' where a layer moves by more than twice its run-to-run sd")
+
+
+signs = dirs["paper's estimator"]["change"].split()
+falls, rises = ([str(i + 1) for i, x in enumerate(signs) if x == c] for c in "-+")
+answer_text = ("under the paper's estimator and equal updates, no layer's entropy changes beyond twice its run-to-run sd."
+               if not falls and not rises else
+               "under the paper's estimator and equal updates, " + "; ".join(
+                   t for t in (f"layer(s) {', '.join(falls)} lose entropy beyond twice their run-to-run sd (there more data "
+                               "does make the connections more certain)" if falls else "",
+                               f"layer(s) {', '.join(rises)} gain entropy" if rises else "") if t)
+               + " and the other layers do not move measurably; whether the other conventions agree is the next point.")
+
+
+# %% [markdown]
+# ## What we learned
 
 # %% tags=["hide-input"] jupyter={"source_hidden": true}
 mf.nb.show_markdown(f"""
 - At $M$ = {equal_sizes[0]:,} (live inputs) the layer means are {', '.join(f'{v:.3f}' for v in m0)} (layers 1 to
   {len(m0)}): the entropy changes with depth by up to {m0.max() - m0.min():.3f}, against a largest sd over runs of {n_live:.3f}.
 - With the same number of steps for every size (live inputs), from $M$ = {equal_sizes[0]:,} to {equal_sizes[-1]:,} the layer
-  means move by at most {c_live:.3f}{' (within twice the run-to-run sd: with ' + str(n_runs) + ' runs per size this cannot be told from noise)' if c_live <= 2 * n_live else ' (more than twice the run-to-run sd)'}.
+  means move by at most {c_live:.3f} ({noise_words('equal updates', 'live inputs')}).
   At a fixed {epochs} epochs over all connections, as in the paper's setting, they move by at most {c_all:.3f} from
-  {sizes[0]:,} to {sizes[-1]:,} (largest sd {n_all:.3f}).
+  {sizes[0]:,} to {sizes[-1]:,} ({noise_words('fixed epochs', 'all')}). So, to the opening question:
+  {answer_text}
 - Blank pixels: {', '.join(f'{int(d.sum())} at M = {M:,}' for M, d in dead.items())}. Their connections change
   the first layer's mean at $M$ = {sizes[0]:,} from {agg.loc[('fixed epochs', 'live inputs', sizes[0], 1), ('S', 'mean')]:.3f}
   (live inputs) to {agg.loc[('fixed epochs', 'all', sizes[0], 1), ('S', 'mean')]:.3f} (all).
@@ -298,9 +331,10 @@ mf.nb.show_markdown(f"""
   of the connections per layer have $\\Xi \\le 10^{{-8}}$ (M = {sizes[0]:,}); evaluated on the Gaussian side instead,
   the layer means would move by {jump['shift'].min():+.3f} to {jump['shift'].max():+.3f}, which is
   {'more' if jump['shift'].abs().max() > c_all else 'less'} than the largest change with $M$ at fixed epochs.
-- The directions under the paper's estimator (highest layer {dirs["paper's estimator"]['highest']}, lowest layer
-  {dirs["paper's estimator"]['lowest']}, changes with $M$ per layer {dirs["paper's estimator"]['change']})
-  are shared by {len(agree) - 1} of the other {len(dirs) - 1} conventions{': ' + ', '.join(a for a in agree if a != "paper's estimator") if len(agree) > 1 else ''}.
+- The directions under the paper's estimator: highest layer {dirs["paper's estimator"]['highest']}, lowest layer
+  {dirs["paper's estimator"]['lowest']}, changes with $M$ per layer {dirs["paper's estimator"]['change']}. Of the other
+  {len(dirs) - 1} conventions, {'; '.join(f'{n} agree on the {k}' for k, n in agree_by.items())}; all of them at once
+  agree in {len(agree) - 1}{': ' + ', '.join(a for a in agree if a != "paper's estimator") if len(agree) > 1 else ''}.
   Notebook 9 turns this into the verdict on claim 8.
 - Negative values of $S$ are not an error: the slab's Gaussian entropy is negative for variances below 0.059. The
   quantised entropy is never negative.

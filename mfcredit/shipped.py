@@ -43,10 +43,14 @@ VOLATILE = ("wall_s", "epoch_s", "resumed_from_epoch")
 
 def jobs() -> list[tuple[TrainConfig, int]]:
     """(config, seed) of every shipped run: the paper recipe (gBP and standard BP) of notebooks 2
-    and 4, and the 2022 variant of notebook 3 (tested at the end only, as there)."""
+    and 4, the 2022 variant of notebook 3 (tested at the end only, as there), and the four short
+    runs of notebook 2's exercises 2 and 3 (seed 0), so that notebook 2 reruns at paper scale
+    without training anything."""
     paper = TrainConfig()
     variant = recipe_2022(eval_every=recipe_2022().epochs)
-    return [(cfg, s) for cfg in (paper, paper.bp_baseline(), variant) for s in range(N_SEEDS)]
+    small = TrainConfig(epochs=20, n_train=2000)
+    exercises = [(recipe_2022(epochs=10), 0), (paper.replace(epochs=10), 0), (small, 0), (small.bp_baseline(), 0)]
+    return [(cfg, s) for cfg in (paper, paper.bp_baseline(), variant) for s in range(N_SEEDS)] + exercises
 
 
 def enabled() -> bool:

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_every_shipped_run_is_there_listed_and_intact():
     sums = shipped.checksums()
     names = {shipped.name(cfg, seed) for cfg, seed in shipped.jobs()}
-    assert len(names) == 3 * shipped.N_SEEDS
+    assert len(names) == 3 * shipped.N_SEEDS + 4  # three recipes' seeds, and notebook 2's four exercise runs
     assert set(sums) == names, "data/runs/SHA256SUMS must list exactly the shipped runs"
     assert {p.name for p in shipped.FOLDER.glob("*.npz")} == names, "unlisted or missing files in data/runs"
     for fname, digest in sums.items():
@@ -40,7 +40,7 @@ def test_shipped_runs_load_with_their_config_and_numbers():
         assert all(len(v) == cfg.epochs for v in run.metrics.values())  # one entry per epoch
         net = run.network()  # shapes checked against the config
         assert sum(p.numel() for p in net.parameters()) == (1 if cfg.model == "bp" else 3) * (784 * 100 + 100 * 100 + 100 * 10)
-        assert 0 < run.final("sampled") < 10
+        assert 0 < run.final("sampled") < (10 if cfg.epochs >= 100 else 40)  # the exercises' runs are short
 
 
 def _tiny_run():

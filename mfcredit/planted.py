@@ -65,12 +65,24 @@ def teacher() -> Teacher:
     return Teacher(w1, w2, used)
 
 
-@functools.cache
-def _pool() -> tuple[torch.Tensor, torch.Tensor]:
-    """Every example of the teacher problem, training pool first, then the test set: x N(0, 1), float64."""
-    g = generator(TEACHER_SEED + 1)
-    x = torch.randn(TEACHER_POOL + TEACHER_TEST, TEACHER_INPUTS, generator=g, dtype=torch.float64)
-    return x, teacher().labels(x)
+def _pool(start: int = 0, stop: int = TEACHER_POOL + TEACHER_TEST, rows: int = 10_000) -> tuple[torch.Tensor, torch.Tensor]:
+    """Examples ``start`` to ``stop`` of the teacher problem (training pool first, then the test set):
+    x N(0, 1) (n, 200) float64 and their labels.
+
+    The whole pool is drawn ``rows`` at a time into one scratch block, labelled, and only the rows
+    asked for are kept, so a sweep worker never holds the 112 MB pool; the draws are those of a
+    single randn over the whole pool, since every block holds a multiple of 16 numbers (torch fills
+    normals 16 at a time)."""
+    g, t = generator(TEACHER_SEED + 1), teacher()
+    x, y = torch.empty(stop - start, TEACHER_INPUTS, dtype=torch.float64), torch.empty(stop - start, dtype=torch.int64)
+    block = torch.empty(rows, TEACHER_INPUTS, dtype=torch.float64)
+    for a in range(0, min(stop, TEACHER_POOL + TEACHER_TEST), rows):
+        block.normal_(generator=g)
+        lo, hi = max(a, start), min(a + rows, stop)
+        if lo < hi:
+            x[lo - start:hi - start] = block[lo - a:hi - a]
+            y[lo - start:hi - start] = t.labels(block[lo - a:hi - a])
+    return x, y
 
 
 def teacher_arrays(n_train: int | None = None, dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, ...]:
@@ -85,7 +97,8 @@ def teacher_arrays(n_train: int | None = None, dtype: torch.dtype = torch.float3
 def teacher_split(start: int, stop: int, dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
     """(x, y) of examples ``start`` to ``stop`` of the teacher problem: the training pool is 0 to
     :data:`TEACHER_POOL`, the test set the next :data:`TEACHER_TEST`. x (n, 200) in ``dtype``, y (n,)."""
-    x, y = _pool()
-    if not 0 <= start <= stop <= len(y):
-        raise ValueError(f"teacher examples {start} to {stop}: out of 0 to {len(y)}")
-    return x[start:stop].to(dtype), y[start:stop]
+    total = TEACHER_POOL + TEACHER_TEST
+    if not 0 <= start <= stop <= total:
+        raise ValueError(f"teacher examples {start} to {stop}: out of 0 to {total}")
+    x, y = _pool(start, stop)
+    return x.to(dtype), y

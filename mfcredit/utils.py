@@ -190,8 +190,9 @@ def replace_marked_block(path: str | Path, name: str, content: str) -> None:
         atomic_write_bytes(path, new.encode())
 
 
+@functools.cache
 def _glibc():
-    """The C library if it is glibc (it has mallopt and malloc_trim), else None."""
+    """The C library if it is glibc (it has mallopt and malloc_trim), else None (loaded once)."""
     import ctypes
     import ctypes.util
 

@@ -10,7 +10,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# --no-compile: no bytecode written for every installed file (torch alone has thousands: about half
+# of the install's time); Python compiles and caches what is imported, on first import
 PIP := $(VENV)/bin/pip --disable-pip-version-check
+INSTALL := $(PIP) install --quiet --no-compile
 # torch comes from PyTorch's own index: by default its CPU build, the pin in requirements.txt. Another
 # build replaces both, in a new .venv, e.g.
 #   rm -rf .venv && make venv TORCH_INDEX=https://download.pytorch.org/whl/cu126 TORCH=torch==2.13.0+cu126
@@ -39,9 +42,9 @@ $(STAMP): requirements.txt pyproject.toml binder/overrides.json
 	$(PYTHON) -m venv $(VENV)
 	$(if $(TORCH),echo '$(TORCH)',grep -E '^torch[=;[:space:]]' requirements.txt) > $(VENV)/requirements-torch.txt
 	grep -vE '^torch[=;[:space:]]' requirements.txt > $(VENV)/requirements-rest.txt
-	$(PIP) install --quiet --no-deps --retries 1 --timeout 30 --extra-index-url $(TORCH_INDEX) -r $(VENV)/requirements-torch.txt
-	$(PIP) install --quiet -r $(VENV)/requirements-torch.txt -r $(VENV)/requirements-rest.txt
-	$(PIP) install --quiet --no-deps --no-build-isolation -e .
+	$(INSTALL) --no-deps --retries 1 --timeout 30 --extra-index-url $(TORCH_INDEX) -r $(VENV)/requirements-torch.txt
+	$(INSTALL) -r $(VENV)/requirements-torch.txt -r $(VENV)/requirements-rest.txt
+	$(INSTALL) --no-deps --no-build-isolation -e .
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	@# JupyterLab's defaults for this environment: no news prompt, no update check (make lab, Binder)
 	mkdir -p $(VENV)/share/jupyter/lab/settings && cp binder/overrides.json $(VENV)/share/jupyter/lab/settings/
@@ -49,8 +52,11 @@ $(STAMP): requirements.txt pyproject.toml binder/overrides.json
 
 test: unit nbval browser
 
+# the unit tests in TEST_JOBS pytest-xdist workers (default one per core), a test file per worker at a
+# time (tests of one file share fixtures and may rely on their order)
+TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 unit: $(STAMP)
-	$(PY) -m pytest -q -m "not browser and not quick_numbers" tests
+	$(PY) -m pytest -q -n $(TEST_JOBS) --dist loadfile -m "not browser and not quick_numbers" tests
 
 # JupyterLab and the built site in headless Chromium (tests/test_browser.py; skipped without Chromium)
 browser: site

@@ -22,13 +22,6 @@ def _junk(folder: Path):
     return [p for p in folder.rglob(".*") if p.name not in (".ipynb_checkpoints",)]
 
 
-def _pipeline(out: Path, env_extra=None):
-    env = {**os.environ, "MFCREDIT_OUTPUT": str(out), "MFCREDIT_CACHE": str(out / "cache"), "MFCREDIT_QUICK": "1",
-           "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", "MFCREDIT_THREADS": "1"}
-    cmd = [sys.executable, "-m", "mfcredit.pipeline", "--quick", "1", str(REPO / "notebooks" / "02-training.ipynb")]
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-
-
 def _outputs(out: Path) -> dict:
     """Figure files as bytes; result files as parsed JSON, except timings.json (the pipeline's wall
     times: the only thing a resumed run legitimately changes, as it spent its time differently)."""
@@ -43,30 +36,6 @@ def _outputs(out: Path) -> dict:
     return found
 
 
-@pytest.mark.skipif(not (REPO / "notebooks" / "02-training.ipynb").exists(), reason="notebooks not built")
-def test_sigkill_during_make_figures_then_rerun_gives_identical_files(tmp_path):
-    """The figure pipeline (what `make figures` runs) killed with its kernel at random moments, then
-    rerun: every figure file is byte-identical to an uninterrupted run's, every result equal (wall
-    times aside), and nothing half-written is left."""
-    ref = tmp_path / "ref"
-    assert _pipeline(ref).wait(timeout=600) == 0
-    expected = _outputs(ref)
-    assert any(k.endswith(".png") for k in expected) and any(k.endswith(".json") for k in expected)
-    out = tmp_path / "killed"
-    rng = random.Random(7)
-    for _ in range(3):
-        proc = _pipeline(out)
-        time.sleep(rng.uniform(2.0, 10.0))
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)  # the pipeline and its kernel
-        proc.wait()
-        for name, blob in _outputs(out).items():  # whatever is in place is complete
-            assert blob == expected[name], f"{name} differs after a kill"
-    assert _pipeline(out).wait(timeout=600) == 0
-    assert _outputs(out) == expected
-    assert not _junk(out / "figures") and not _junk(out / "results") and not _junk(out / "cache")
-
-
 TINY = '''\
 import mfcredit as mf
 quick: bool = False
@@ -74,6 +43,11 @@ mf.nb.setup(globals())
 cfg = mf.TrainConfig(n_train=300, epochs=1, batch_size=100)
 runs = mf.sweep([(cfg, 0), (cfg, 1), (cfg.replace(model="bp"), 0)])
 print("trained", len(runs))
+import matplotlib.pyplot as plt
+fig, ax = plt.subplots(figsize=(3, 2))
+ax.plot([r.final() for r in runs], "o")
+mf.nb.save_figure(fig, "tiny")
+mf.nb.save_results("tiny", {"errors": [r.final() for r in runs]})
 '''
 
 
@@ -82,7 +56,7 @@ def _tiny_pipeline(tmp_path):
     mode, outputs and cache under ``tmp_path``)."""
     nbformat = pytest.importorskip("nbformat")
     src = tmp_path / "nb" / "01-tiny.ipynb"
-    src.parent.mkdir()
+    src.parent.mkdir(parents=True)
     code = TINY.split("mf.nb.setup(globals())\n")
     cells = [nbformat.v4.new_code_cell(code[0]), nbformat.v4.new_code_cell("mf.nb.setup(globals())\n" + code[1])]
     cells[0].metadata["tags"] = ["parameters"]
@@ -91,29 +65,82 @@ def _tiny_pipeline(tmp_path):
     nbformat.write(nb, src)
     env = {k: v for k, v in os.environ.items() if k not in ("MFCREDIT_PROGRESS", "MFCREDIT_JOBS")}
     env.update(MFCREDIT_OUTPUT=str(tmp_path / "out"), MFCREDIT_CACHE=str(tmp_path / "cache"), TQDM_MININTERVAL="0",
+               MPLBACKEND="Agg", PYTHONHASHSEED="0",
                PYTHONPATH=os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]))
     return [sys.executable, "-m", "mfcredit.pipeline", "--quick", "1", str(src)], env
 
 
-def test_pipeline_shows_progress_in_the_terminal_not_in_the_notebook(tmp_path):
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """The pipeline on the throwaway notebook, run twice in one folder (--retrain 0, then 1): for each
+    run, its completed process and what it left behind (cache entries, processes, /dev/shm)."""
+    folder = tmp_path_factory.mktemp("tiny")
+    cmd, env = _tiny_pipeline(folder)
+    shm = lambda: set(os.listdir("/dev/shm")) if Path("/dev/shm").is_dir() else set()  # noqa: E731
+    runs = []
+    for retrain in ("0", "1"):
+        shm_before = shm()
+        done = subprocess.run(cmd + ["--retrain", retrain], env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        entries = [p.parent for p in (folder / "cache").rglob("metrics.json")]
+        deadline = time.monotonic() + 10
+        while _processes_with(f"MFCREDIT_CACHE={folder / 'cache'}") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        runs.append({"done": done, "entries": entries, "outputs": _outputs(folder / "out"),
+                     "processes": _processes_with(f"MFCREDIT_CACHE={folder / 'cache'}"), "new_shm": shm() - shm_before})
+    return {"folder": folder, "runs": runs}
+
+
+def test_pipeline_shows_progress_in_the_terminal_not_in_the_notebook(tiny):
     """A throwaway notebook through the pipeline (quick mode): the sweep's bar over runs and the
     notebook's name reach the terminal, the executed notebook holds no progress text, the kernel
     prints no plain-TCP warning, and --retrain 1 empties the cache first."""
     nbformat = pytest.importorskip("nbformat")
-    cmd, env = _tiny_pipeline(tmp_path)
-    for retrain in ("0", "1"):
-        done = subprocess.run(cmd + ["--retrain", retrain], env=env, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr[-3000:]
-        terminal = done.stdout + done.stderr
+    for run in tiny["runs"]:
+        terminal = run["done"].stdout + run["done"].stderr
         assert "[pipeline]" in terminal and "01-tiny.ipynb" in terminal
         assert "3/3 runs" in terminal and "training 3 runs" in terminal  # the bar over runs, trained both times
         assert "time left ?" in terminal and "time left 00:00" in terminal  # before the first run, and at the end
         assert "without encryption" not in terminal
     assert "deleted 3 cached runs" in terminal
-    executed = nbformat.read(tmp_path / "out" / "build" / "quick" / "01-tiny.ipynb", as_version=4)
+    executed = nbformat.read(tiny["folder"] / "out" / "build" / "quick" / "01-tiny.ipynb", as_version=4)
     texts = [o.get("text", "") + json.dumps(o.get("data", {})) for c in executed.cells for o in c.get("outputs", [])]
     assert any("trained 3" in t for t in texts)
     assert not any("run/s" in t or "s/run" in t or "training 3 runs" in t or "%|" in t for t in texts), texts
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists() or not Path("/dev/shm").is_dir(),
+                    reason="needs /proc and /dev/shm (Linux)")
+def test_a_notebook_that_trained_leaves_nothing_behind(tiny):
+    """The pipeline stops each kernel at once, killing its process group, after the notebook ran: every
+    run the notebook trained is complete in the cache, and no process (kernel, sweep worker) and
+    nothing in /dev/shm (a pool's semaphores and memmapping folder) is left."""
+    for run in tiny["runs"]:
+        assert len(run["entries"]) == 3 and all(mf.runs.load_run(p).metrics["epoch"] == [1] for p in run["entries"])
+        assert run["processes"] == []
+        assert run["new_shm"] == set()
+
+
+def test_sigkill_during_make_figures_then_rerun_gives_identical_files(tiny, tmp_path):
+    """The figure pipeline (what `make figures` runs) on a notebook that trains, plots and saves,
+    killed with its kernel at random moments, then rerun: every figure file is byte-identical to an
+    uninterrupted run's, every result equal (wall times aside), and nothing half-written is left."""
+    expected = tiny["runs"][0]["outputs"]
+    assert any(k.endswith(".png") for k in expected) and any(k.endswith(".json") for k in expected)
+    cmd, env = _tiny_pipeline(tmp_path)
+    out = tmp_path / "out"
+    rng = random.Random(7)
+    for _ in range(3):
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        time.sleep(rng.uniform(4.0, 20.0))  # 9.2, 6.4, 14.4 s: the kernel starting, the pipeline's start, the sweep
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)  # the pipeline and its kernel
+        proc.wait()
+        for name, blob in _outputs(out).items():  # whatever is in place is complete
+            assert blob == expected[name], f"{name} differs after a kill"
+    assert subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300).returncode == 0
+    assert _outputs(out) == expected
+    assert not _junk(out / "figures") and not _junk(out / "results") and not _junk(tmp_path / "cache")
 
 
 def test_timings_table_reports_the_recorded_times():
@@ -160,25 +187,6 @@ def _processes_with(env_item: str) -> list[int]:
         except OSError:  # gone, or not ours
             pass
     return found
-
-
-@pytest.mark.skipif(not Path("/proc/self/environ").exists() or not Path("/dev/shm").is_dir(),
-                    reason="needs /proc and /dev/shm (Linux)")
-def test_a_notebook_that_trained_leaves_nothing_behind(tmp_path):
-    """The pipeline stops each kernel at once, killing its process group, after the notebook ran: every
-    run the notebook trained is complete in the cache, and no process (kernel, sweep worker) and
-    nothing in /dev/shm (a pool's semaphores and memmapping folder) is left."""
-    cmd, env = _tiny_pipeline(tmp_path)
-    shm_before = set(os.listdir("/dev/shm"))
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    entries = [p.parent for p in (tmp_path / "cache").rglob("metrics.json")]
-    assert len(entries) == 3 and all(mf.runs.load_run(p).metrics["epoch"] == [1] for p in entries)
-    deadline = time.monotonic() + 10
-    while _processes_with(f"MFCREDIT_CACHE={tmp_path / 'cache'}") and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert _processes_with(f"MFCREDIT_CACHE={tmp_path / 'cache'}") == []
-    assert set(os.listdir("/dev/shm")) - shm_before == set()
 
 
 # ---------------------------------------------------------------- the RETRAIN=1 path, on tiny runs

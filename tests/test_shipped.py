@@ -14,10 +14,6 @@ import mfcredit as mf
 from mfcredit import cache, shipped
 from mfcredit.runs import RunFileError
 
-#: Elsewhere (another CPU or torch), float sums round differently and a retrained run follows
-#: another trajectory: its final test errors must still agree within this many percentage points
-#: (about four times the spread over seeds of notebook 2).
-TOLERANCE_POINTS = 0.5
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -129,17 +125,18 @@ def test_cache_serves_shipped_runs_unless_disabled(tmp_path, monkeypatch):
 
 
 def test_retraining_a_shipped_run_reproduces_it(tmp_path, monkeypatch):
-    """The standard-BP run of seed 0 (the cheapest shipped run), retrained from scratch."""
+    """The standard-BP run of seed 0 (the cheapest shipped run), retrained from scratch, bit for bit,
+    on the platform that wrote it. Elsewhere the last bits differ: tests/test_reference.py checks
+    the first epochs of both models against a committed reference on every machine instead."""
     monkeypatch.setenv("MFCREDIT_SHIPPED", "0")
     cfg, seed = shipped.jobs()[shipped.N_SEEDS]
     ref = shipped.load(cfg, seed)
+    if ref.info["platform"] != shipped.platform_id():
+        pytest.skip(f"the shipped runs were written on {ref.info['platform']}, this is {shipped.platform_id()}: "
+                    "bit-for-bit holds there only (tests/test_reference.py checks every machine)")
     new = cache.cached_train(cfg, seed, cache_dir=tmp_path, threads=shipped.THREADS, progress=False)
-    if ref.info["platform"] == shipped.platform_id():
-        assert all(torch.equal(a, b) for a, b in zip(new.params["w"], ref.params["w"]))
-        assert new.metrics == ref.metrics
-    else:
-        for metric in ("sampled", "mf_mean"):
-            assert abs(new.final(metric) - ref.final(metric)) <= TOLERANCE_POINTS, metric
+    assert all(torch.equal(a, b) for a, b in zip(new.params["w"], ref.params["w"]))
+    assert new.metrics == ref.metrics
 
 
 @pytest.mark.parametrize("name", ["02-training", "03-weights"])

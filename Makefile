@@ -10,10 +10,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# --no-compile: no bytecode written for every installed file (torch alone has thousands: about half
-# of the install's time); Python compiles and caches what is imported, on first import
 PIP := $(VENV)/bin/pip --disable-pip-version-check
-INSTALL := $(PIP) install --quiet --no-compile
+INSTALL := $(PIP) install --quiet
 # torch comes from PyTorch's own index: by default its CPU build, the pin in requirements.txt. Another
 # build replaces both, in a new .venv, e.g.
 #   rm -rf .venv && make venv TORCH_INDEX=https://download.pytorch.org/whl/cu126 TORCH=torch==2.13.0+cu126

@@ -3,9 +3,11 @@ import hashlib
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -76,18 +78,28 @@ def tiny(tmp_path_factory):
     run, its completed process and what it left behind (cache entries, processes, /dev/shm)."""
     folder = tmp_path_factory.mktemp("tiny")
     cmd, env = _tiny_pipeline(folder)
-    shm = lambda: set(os.listdir("/dev/shm")) if Path("/dev/shm").is_dir() else set()  # noqa: E731
+    ours = f"MFCREDIT_CACHE={folder / 'cache'}"  # in the environment of the pipeline and every process it starts
     runs = []
     for retrain in ("0", "1"):
-        shm_before = shm()
-        done = subprocess.run(cmd + ["--retrain", retrain], env=env, capture_output=True, text=True, timeout=300)
+        proc, pids, streams = subprocess.Popen(cmd + ["--retrain", retrain], env=env, stdout=subprocess.PIPE,
+                                               stderr=subprocess.PIPE, text=True), set(), []
+        reader = threading.Thread(target=lambda: streams.extend(proc.communicate(timeout=300)))  # noqa: B023
+        reader.start()
+        while reader.is_alive():  # the pids of the pipeline's processes (kernel, sweep workers), while they live
+            pids.update(_processes_with(ours))
+            time.sleep(0.1)
+        done = subprocess.CompletedProcess(cmd, proc.returncode, *streams)
         assert done.returncode == 0, done.stderr[-3000:]
         entries = [p.parent for p in (folder / "cache").rglob("metrics.json")]
         deadline = time.monotonic() + 10
-        while _processes_with(f"MFCREDIT_CACHE={folder / 'cache'}") and time.monotonic() < deadline:
+        while _processes_with(ours) and time.monotonic() < deadline:
             time.sleep(0.2)
-        runs.append({"done": done, "entries": entries, "outputs": _outputs(folder / "out"),
-                     "processes": _processes_with(f"MFCREDIT_CACHE={folder / 'cache'}"), "new_shm": shm() - shm_before})
+        # a /dev/shm name carries the pid that made it (sem.loky-<pid>-..., joblib_memmapping_folder_<pid>_...);
+        # other tests may run at the same time (pytest-xdist): only the pipeline's own names count
+        made = lambda name: {int(x) for x in re.findall(r"(?:loky-|folder_)(\d+)", name)}  # noqa: E731
+        left = [n for n in os.listdir("/dev/shm") if made(n) & pids] if Path("/dev/shm").is_dir() else []
+        runs.append({"done": done, "entries": entries, "outputs": _outputs(folder / "out"), "pids": pids,
+                     "processes": _processes_with(ours), "shm_left": left})
     return {"folder": folder, "runs": runs}
 
 
@@ -117,8 +129,9 @@ def test_a_notebook_that_trained_leaves_nothing_behind(tiny):
     nothing in /dev/shm (a pool's semaphores and memmapping folder) is left."""
     for run in tiny["runs"]:
         assert len(run["entries"]) == 3 and all(mf.runs.load_run(p).metrics["epoch"] == [1] for p in run["entries"])
+        assert len(run["pids"]) >= 4  # pipeline, kernel, two sweep workers: the pids the /dev/shm check looks for
         assert run["processes"] == []
-        assert run["new_shm"] == set()
+        assert run["shm_left"] == []
 
 
 def test_sigkill_during_make_figures_then_rerun_gives_identical_files(tiny, tmp_path):

@@ -187,7 +187,9 @@ def test_workers_exit_when_the_process_that_started_them_is_killed(tmp_path):
         time.sleep(2)  # the workers are training
         child.kill()  # this process only: its workers are not signalled
         child.wait()
-        deadline = time.time() + 10
+        # a worker still starting (importing torch: seconds, more with other tests running beside it) starts
+        # its watch only after that; without the watch it never exits (blocked once its run is done)
+        deadline = time.time() + 60
         while any(map(_alive, workers)) and time.time() < deadline:
             time.sleep(0.2)
         assert not any(map(_alive, workers)), "workers outlived the process that started them"

@@ -475,7 +475,7 @@ def layer_rows(ds, rs, live_masks):
             for l, row in enumerate(mf.category_fractions(r.params, include=inc))]
 
 
-mlive = mf.live_connections(gbp_runs[0].params, mf.dead_inputs(mnist.x_train))
+mlive = mf.live_connections(gbp_runs[0].params, dead)
 fr = pd.DataFrame(layer_rows("MNIST", gbp_runs, mlive) + layer_rows("Fashion-MNIST", fgbp_runs, flive))
 cat_cols = ["VIP", "UIP", "variable", "pi==0", "pi==1", "xi==0"]
 fr_summary = 100 * fr.groupby(["dataset", "view", "layer"], sort=False)[cat_cols].agg(["mean", "std"])

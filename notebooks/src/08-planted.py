@@ -263,19 +263,24 @@ mf.utils.atomic_write_bytes(mf.nb.out_dir("results") / "planted.md", ("\n".join(
 print("wrote", saved.relative_to(mf.nb.ROOT), "and results/planted.md")
 
 # %% tags=["hide-input"] jupyter={"source_hidden": true}
+def plus_minus(mean, se):
+    """mean ± se with as many decimals as the se needs for two significant digits (at least 3)."""
+    d = max(3, 1 - int(np.floor(np.log10(se)))) if se > 0 else 3
+    return f"{mean:+.{d}f} ± {se:.{d}f}"
+
+
+def change_words(t):
+    return (f"{plus_minus(t['mean'], t['se'])} (p = {t['p']:.2g}, "
+            + ("a real rise" if t["mean"] > 0 and t["p"] < 0.05 else "a real fall" if t["mean"] < 0 and t["p"] < 0.05
+               else "no change detected") + ")")
+
+
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
 pc = px_cat.groupby(["view", "inputs"])[["UIP", "VIP", "mean pi"]].mean()
 t_small, t_large = (teach[teach.M == M].mean(numeric_only=True) for M in (min(teacher_sizes), max(teacher_sizes)))
 by_seed = {M: teach[teach.M == M].set_index("seed") for M in (min(teacher_sizes), max(teacher_sizes))}
 grow = {name: mf.stats.paired(by_seed[max(teacher_sizes)][name], by_seed[min(teacher_sizes)][name], "two-sided")
         for name in ("credit 1 - pi", "BP |w|")}  # the change of each AUROC with M, paired by seed
-
-
-def change_words(t):
-    return (f"{t['mean']:+.3f} ± {t['se']:.3f} (p = {t['p']:.2g}, "
-            + ("a real rise" if t["mean"] > 0 and t["p"] < 0.05 else "a real fall" if t["mean"] < 0 and t["p"] < 0.05
-               else "no change detected") + ")")
-
-
 called_large = t_large["inputs called unused"]
 above_chance = all(q["credit 1 - pi"] > 0.5 for q in prim[1:])  # the primary views: redrawn pixels, teacher
 uip_less = pc.loc[("redrawn", "planted pixels"), "UIP"] < pc.loc[("redrawn", "live real pixels"), "UIP"]
@@ -301,12 +306,12 @@ mf.nb.show_markdown(f"""
   them with an AUROC of {auc('redrawn', 'credit 1 - pi'):.3f} (redrawn) and {auc('fixed', 'credit 1 - pi'):.3f} (fixed); the standard
   network's $|w|$ with {auc('redrawn', 'BP |w|'):.3f} and {auc('fixed', 'BP |w|'):.3f}; the ensemble's $|(1-\\pi)m|$ with
   {auc('redrawn', 'gBP |mean| |(1 - pi) m|'):.3f} and {auc('fixed', 'gBP |mean| |(1 - pi) m|'):.3f}.
-  **Primary comparison (redrawn): {prim[1]['verdict']}** (AUROC difference {prim[1]['difference']:+.3f} ± {prim[1]['se']:.3f},
+  **Primary comparison (redrawn): {prim[1]['verdict']}** (AUROC difference {plus_minus(prim[1]['difference'], prim[1]['se'])},
   p = {prim[1]['p']:.2g}). The planted pixels cost the sampled sub-network {e.loc['planted pixels, redrawn', 'gBP, one sampled sub-network'] - e.loc['plain MNIST', 'gBP, one sampled sub-network']:+.2f}
   points of test error (redrawn) and {e.loc['planted pixels, fixed', 'gBP, one sampled sub-network'] - e.loc['plain MNIST', 'gBP, one sampled sub-network']:+.2f} (fixed).
 - **Planted teacher.** At $M$ = {max(teacher_sizes):,} the credit $1-\\pi$ finds the unread inputs' connections with an AUROC of
   {t_large['credit 1 - pi']:.3f}, BP's $|w|$ with {t_large['BP |w|']:.3f}: **{prim[2]['verdict']}** (difference
-  {prim[2]['difference']:+.3f} ± {prim[2]['se']:.3f}, p = {prim[2]['p']:.2g}). Calling an input unused when all its connections are
+  {plus_minus(prim[2]['difference'], prim[2]['se'])}, p = {prim[2]['p']:.2g}). Calling an input unused when all its connections are
   UIPs calls {called_large:.1f} inputs unused on average at $M$ = {max(teacher_sizes):,} (precision {t_large['precision']:.2f}, recall
   {t_large['recall']:.2f}{': no input is ever called unused, so both are 0 by convention' if called_large == 0 else ''}). From
   $M$ = {min(teacher_sizes):,} to {max(teacher_sizes):,}, seed by seed, the credit's AUROC changes by {change_words(grow['credit 1 - pi'])},

@@ -11,7 +11,6 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PIP := $(VENV)/bin/pip --disable-pip-version-check
-INSTALL := $(PIP) install --quiet
 # torch comes from PyTorch's own index: by default its CPU build, the pin in requirements.txt. Another
 # build replaces both, in a new .venv, e.g.
 #   rm -rf .venv && make venv TORCH_INDEX=https://download.pytorch.org/whl/cu126 TORCH=torch==2.13.0+cu126
@@ -40,9 +39,9 @@ $(STAMP): requirements.txt pyproject.toml binder/overrides.json
 	$(PYTHON) -m venv $(VENV)
 	$(if $(TORCH),echo '$(TORCH)',grep -E '^torch[=;[:space:]]' requirements.txt) > $(VENV)/requirements-torch.txt
 	grep -vE '^torch[=;[:space:]]' requirements.txt > $(VENV)/requirements-rest.txt
-	$(INSTALL) --no-deps --retries 1 --timeout 30 --extra-index-url $(TORCH_INDEX) -r $(VENV)/requirements-torch.txt
-	$(INSTALL) -r $(VENV)/requirements-torch.txt -r $(VENV)/requirements-rest.txt
-	$(INSTALL) --no-deps --no-build-isolation -e .
+	$(PIP) install --quiet --no-deps --retries 1 --timeout 30 --extra-index-url $(TORCH_INDEX) -r $(VENV)/requirements-torch.txt
+	$(PIP) install --quiet -r $(VENV)/requirements-torch.txt -r $(VENV)/requirements-rest.txt
+	$(PIP) install --quiet --no-deps --no-build-isolation -e .
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	@# JupyterLab's defaults for this environment: no news prompt, no update check (make lab, Binder)
 	mkdir -p $(VENV)/share/jupyter/lab/settings && cp binder/overrides.json $(VENV)/share/jupyter/lab/settings/

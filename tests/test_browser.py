@@ -234,6 +234,7 @@ def test_notebook_in_jupyterlab(path, browser, lab, committed):
         assert words[:2] == ["kernel-ok", "126"], words
         assert Path(words[2]) == Path(sys.prefix), f"the kernel runs {words[2]}, not this environment"
         assert Path(words[3]).is_relative_to(ROOT / "mfcredit"), f"the kernel imports {words[3]}"
+        assert page.get_by_text("official Jupyter news").count() == 0, "JupyterLab shows its news prompt"
     finally:
         page.close()
         for s in lab["api"]("GET", "sessions"):            # its kernel, so kernels don't pile up

@@ -57,7 +57,7 @@ LAB_SETTINGS = {
 }  # no news settings here: the environment's own overrides (binder/overrides.json, make venv) must silence it
 TIMEOUT_MS = 60_000
 #: The notebook in which a new cell is typed and run (in the others, the kernel's start is checked).
-KERNEL_CHECKED = NOTEBOOKS[1] if len(NOTEBOOKS) > 1 else (NOTEBOOKS or [None])[0]
+KERNEL_CHECKED = next((p for p in NOTEBOOKS if p.name.startswith("01-")), None)
 
 
 def image_outputs(path: Path) -> int:

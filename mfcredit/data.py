@@ -164,11 +164,11 @@ def _records(folder: Path, f: FileSpec, n: int | None = None, last: bool = False
     return parse_idx(read_verified(folder / f.name, f, ranges=ranges), f.shape, str(folder / f.name), n)
 
 
-def _first(n_train, total: int) -> int:
-    """How many training examples to keep: ``n_train`` (an integer in [1, total]) or all of them."""
-    if n_train is not None and (not isinstance(n_train, int) or isinstance(n_train, bool) or not 1 <= n_train <= total):
-        raise ValueError(f"n_train must be an integer in [1, {total}], got {n_train!r}")
-    return total if n_train is None else n_train
+def _first(n, total: int, what: str = "n_train") -> int:
+    """How many examples to keep: ``n`` (an integer in [1, total]; ``what`` names it) or all of them."""
+    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= total):
+        raise ValueError(f"{what} must be an integer in [1, {total}], got {n!r}")
+    return total if n is None else n
 
 
 def _images(x: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
@@ -182,18 +182,21 @@ def _labels(y: np.ndarray) -> torch.Tensor:
 
 def load_dataset(name: str = "mnist", n_train: int | None = None, root: str | Path | None = None,
                  download: bool = False, dtype: torch.dtype = torch.float32, spec: DatasetSpec | None = None,
-                 timeout: float = 30.0) -> Data:
+                 timeout: float = 30.0, n_test: int | None = None) -> Data:
     """Load a dataset as pixel / 255 tensors, verified by checksum.
 
     Args:
         name: 'mnist', 'fashion-mnist', 'cifar10' or 'teacher' (:mod:`mfcredit.planted`, generated).
         n_train: keep only the FIRST n_train training examples, in the original file order.
+        n_test: keep only the FIRST n_test test examples (the others are never held in memory).
         root: folder holding one sub-folder per dataset (default :func:`default_root`).
         download: fetch missing files from the dataset's mirrors (pooch), verified before use.
         spec: a custom :class:`DatasetSpec` (used by the tests); overrides ``name``.
     """
     if name == "teacher" and spec is None:  # the planted teacher problem: generated, not read
-        return Data(*planted.teacher_arrays(n_train, dtype))
+        xtr, ytr, xte, yte = planted.teacher_arrays(n_train, dtype)
+        n = _first(n_test, len(xte), "n_test")
+        return Data(xtr, ytr, xte[:n].clone(), yte[:n].clone())
     spec = _spec(name, spec)
     folder = Path(root if root is not None else default_root()) / spec.subdir
     if download:
@@ -201,15 +204,16 @@ def load_dataset(name: str = "mnist", n_train: int | None = None, root: str | Pa
     if spec.kind == "idx":  # train images, train labels, test images, test labels
         n = _first(n_train, spec.files[0].shape[0])
         xtr, ytr = (_records(folder, f, n) for f in spec.files[:2])
-        xte, yte = (_records(folder, f) for f in spec.files[2:])
+        n_te = _first(n_test, spec.files[2].shape[0], "n_test")
+        xte, yte = (_records(folder, f, n_te) for f in spec.files[2:])
         xtr, xte = xtr.reshape(len(xtr), -1), xte.reshape(len(xte), -1)
     elif spec.kind == "cifar-python":
         f = spec.files[0]
         content = read_verified(folder / f.name, f)
         xtr, ytr = _cifar_arrays(content, spec.extra["train"], folder / f.name)
         xte, yte = _cifar_arrays(content, spec.extra["test"], folder / f.name)
-        n = _first(n_train, len(xtr))
-        xtr, ytr = xtr[:n], ytr[:n]
+        n, n_te = _first(n_train, len(xtr)), _first(n_test, len(xte), "n_test")
+        xtr, ytr, xte, yte = xtr[:n], ytr[:n], xte[:n_te], yte[:n_te]
     else:
         raise ValueError(f"unknown dataset kind {spec.kind!r}")
     for y, part in ((ytr, "training"), (yte, "test")):
@@ -268,8 +272,9 @@ def validation_split(name: str = "mnist", n: int = 10_000, n_train: int | None =
     :func:`load_dataset`); a ValueError if the two overlap, so a validation image is never trained on.
     """
     if name == "teacher" and spec is None:
-        x, y = planted.teacher_split(0, planted.TEACHER_POOL, dtype)
-        return _last(x, y, n, n_train)
+        total = planted.TEACHER_POOL  # only the last n examples of its pool are drawn and kept
+        _check_last(total, n, n_train)
+        return planted.teacher_split(total - n, total, dtype)
     spec = _spec(name, spec)
     folder = Path(root if root is not None else default_root()) / spec.subdir
     if spec.kind == "idx":  # only the last n records are kept while the file is decompressed

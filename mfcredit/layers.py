@@ -50,11 +50,12 @@ def sample_weights(pi, m, xi, n: int | None = None, generator: torch.Generator |
     w = [u >= pi] (m + sqrt(xi) z) with u ~ U(0, 1), z ~ N(0, 1): all u are drawn first, then all z.
     """
     shape = pi.shape if n is None else (n, *pi.shape)
-    present = torch.rand(shape, generator=generator, dtype=pi.dtype, device=pi.device) >= pi  # prob. 1 - pi
+    absent = torch.rand(shape, generator=generator, dtype=pi.dtype, device=pi.device) < pi  # prob. pi
     w = torch.randn(shape, generator=generator, dtype=m.dtype, device=m.device)
     # in place: one float tensor of the sample's size alive at a time (n = 200 first-layer samples
-    # of 784 x 100 are 63 MB each); the same bits as (u >= pi) * (m + sqrt(xi) z)
-    return w.mul_(torch.sqrt(xi)).add_(m).mul_(present)
+    # of 784 x 100 are 63 MB each; multiplying by a boolean mask would make a float copy of it);
+    # equal to (u >= pi) * (m + sqrt(xi) z), except that an absent weight is +0, never -0
+    return w.mul_(torch.sqrt(xi)).add_(m).masked_fill_(absent, 0.0)
 
 
 def linear(a: torch.Tensor, w: torch.Tensor) -> torch.Tensor:

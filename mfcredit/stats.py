@@ -3,6 +3,7 @@ measured on the same seeds (each seed trains one network; both quantities are re
 
     mf.stats.mean_sd([3.5, 3.6, 3.7])                  # (3.6, 0.1)
     mf.stats.paired([0.9, 1.1, 0.8], [0.1, 0.0, 0.2])  # mean difference, its standard error, t, p
+    mf.stats.plus_minus(0.01834, 0.00731)              # "+0.0183 ± 0.0073"
 """
 from __future__ import annotations
 
@@ -51,3 +52,10 @@ def paired(a, b, alternative: str = "greater") -> dict:
         p = float({"greater": stdtr(len(d) - 1, -t), "less": stdtr(len(d) - 1, t),
                    "two-sided": 2 * stdtr(len(d) - 1, -abs(t))}[alternative])
     return {"n": len(d), "diff": d.tolist(), "mean": float(d.mean()), "se": float(se), "t": t, "df": len(d) - 1, "p": p}
+
+
+def plus_minus(mean: float, spread: float, least: int = 3) -> str:
+    """'mean ± spread' with the mean signed and both given to the decimals that the spread needs for
+    two significant digits (never fewer than ``least``): (0.01834, 0.00731) -> '+0.0183 ± 0.0073'."""
+    d = max(least, 1 - math.floor(math.log10(spread))) if spread > 0 else least
+    return f"{mean:+.{d}f} ± {spread:.{d}f}"

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Sequence
 
 import joblib
+from joblib.externals.loky import ProcessPoolExecutor
 from joblib.parallel import LokyBackend, get_active_backend
 from tqdm import tqdm
 
@@ -45,13 +46,14 @@ SWEEP_THREADS = 1
 
 def default_jobs(n_runs: int) -> int:
     """Worker processes for ``n_runs`` runs to train: $MFCREDIT_JOBS if set (a positive integer),
-    else one per core, never more than there are runs."""
+    else one per core this process may use (``joblib.cpu_count``: its CPU affinity and a container's
+    CPU quota, not the host's cores), never more than there are runs."""
     env = os.environ.get("MFCREDIT_JOBS", "")
     if env:
         if not env.isdigit() or int(env) < 1:
             raise ValueError(f"MFCREDIT_JOBS must be a positive integer, got {env!r}")
         return int(env)
-    return max(1, min(os.cpu_count() or 1, n_runs))
+    return max(1, min(joblib.cpu_count(), n_runs))
 
 
 def cost(job: tuple[TrainConfig, int]) -> float:
@@ -153,14 +155,29 @@ def _backend():
     return ClosingLoky(nesting_level=active.nesting_level) if type(active) is LokyBackend else None
 
 
-def _collect(todo: list, cache_dir: Path, n_jobs: int, bar) -> list[Exception]:
-    """Train ``todo`` (list of (config, seed)) in ``n_jobs`` workers; save each finished run into
-    ``cache_dir`` if the worker's file system was not this one (a Dask cluster without shared disk).
-    Returns the exceptions of the runs that failed."""
+def _results(todo: list, cache_dir: Path, n_jobs: int, own_worker: bool):
+    """(config, seed, run, error) of every job of ``todo``, as each finishes, from ``n_jobs`` workers.
+
+    joblib trains the jobs of a single worker in this process. With ``own_worker`` (and joblib's
+    default backend) the sweep starts that one worker process itself, with loky as joblib does, so
+    that the caller, a notebook kernel say, never holds a training's memory: the compiler front end
+    that torch.optim imports (65 MiB) and what the training leaves in the heap."""
+    backend, args = _backend(), [(c, s, str(cache_dir)) for c, s in todo]
+    if n_jobs == 1 and own_worker and backend is not None:
+        with ProcessPoolExecutor(1, initializer=_start_worker, initargs=(os.getpid(),)) as pool:
+            yield from pool.map(_train_one, *zip(*args))  # one worker: the order they finish in
+        return
+    parallel = joblib.Parallel(n_jobs=n_jobs, backend=backend, return_as="generator_unordered", batch_size=1)
+    yield from parallel(joblib.delayed(_train_one)(*a) for a in args)
+
+
+def _collect(todo: list, cache_dir: Path, n_jobs: int, own_worker: bool, bar) -> list[Exception]:
+    """Train ``todo`` (list of (config, seed)) in ``n_jobs`` workers (:func:`_results`); save each
+    finished run into ``cache_dir`` if the worker's file system was not this one (a Dask cluster
+    without shared disk). Returns the exceptions of the runs that failed."""
     errors, finished, left = [], [], {job: cost(job) for job in todo}
     began = None  # when the workers began training (after starting up): the first finished run's start
-    parallel = joblib.Parallel(n_jobs=n_jobs, backend=_backend(), return_as="generator_unordered", batch_size=1)
-    for config, seed, run, error in parallel(joblib.delayed(_train_one)(c, s, str(cache_dir)) for c, s in todo):
+    for config, seed, run, error in _results(todo, cache_dir, n_jobs, own_worker):
         job_cost = left.pop((config, seed))
         if error is not None:
             errors.append(error)
@@ -184,8 +201,9 @@ def sweep(jobs: Sequence[tuple[TrainConfig, int]], *, cache_dir: str | Path | No
     Args:
         jobs: (TrainConfig, seed) pairs; a pair listed twice is trained once.
         cache_dir: the cache (default $MFCREDIT_CACHE, else cache/).
-        n_jobs: worker processes (default :func:`default_jobs`); each run uses one thread. With one
-            (one core, or one run to train), joblib trains in this process instead of starting a worker.
+        n_jobs: worker processes (default :func:`default_jobs`); each run uses one thread. By default
+            even a single worker (one core, or one run to train) is a process of its own, so this
+            process never holds a training's memory; ``n_jobs=1`` trains in this process instead.
         progress: a bar over the runs to train (i of n, elapsed, time left): True, False or
             'terminal' (the process's own stderr, never a notebook's output); default $MFCREDIT_PROGRESS.
     Raises:
@@ -203,7 +221,7 @@ def sweep(jobs: Sequence[tuple[TrainConfig, int]], *, cache_dir: str | Path | No
         with tqdm(total=len(todo), desc=f"training {len(todo)} runs ({len(runs) - len(todo)} cached), "
                   f"{workers} workers", file=stream, disable=stream is None, ascii=True, postfix="time left ?",
                   bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} runs [{elapsed}{postfix}]") as bar:
-            errors = _collect(todo, cache_dir, workers, bar)
+            errors = _collect(todo, cache_dir, workers, n_jobs is None, bar)
         if errors:
             errors[0].add_note(f"{len(errors)} of {len(todo)} runs failed; the other {len(todo) - len(errors)} "
                                f"are in {cache_dir} ({time.perf_counter() - t0:.0f} s)")

@@ -12,6 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import joblib
 import torch
 
 #: The repository root (README.md, notebooks/, the default cache/): the folder above the package.
@@ -19,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 #: Thread count used when neither the caller nor $MFCREDIT_THREADS says otherwise. Chosen by
 #: measurement on a 2-core machine (``make bench``, bench/results.json key 'threads'): see README.
-DEFAULT_THREADS = min(2, os.cpu_count() or 1)
+DEFAULT_THREADS = min(2, joblib.cpu_count())  # the cores this process may use (affinity, a container's quota)
 
 
 def default_threads() -> int:

@@ -42,6 +42,11 @@ def test_first_m_in_original_order(mnist):
     assert torch.equal(sub.x_test, mnist.x_test)
     with pytest.raises(ValueError, match="n_train"):
         mf.load_dataset("mnist", n_train=0)
+    few = mf.load_dataset("mnist", n_train=100, n_test=300)  # the first n_test test images, and no others
+    assert torch.equal(few.x_test, mnist.x_test[:300]) and torch.equal(few.y_test, mnist.y_test[:300])
+    assert few.x_test.untyped_storage().nbytes() == 300 * 784 * 4
+    with pytest.raises(ValueError, match="n_test"):
+        mf.load_dataset("mnist", n_test=10_001)
 
 
 def test_sha256sums_file_agrees_with_package():
@@ -361,6 +366,8 @@ def test_cifar_python_format(tmp_path):
     with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
         raw = pickle.loads(tar.extractfile("cifar-10-batches-py/test_batch").read())[b"data"]
     assert data.x_test[0, 5].item() == pytest.approx(raw[0, 2 * 1024 + 0 * 32 + 1] / 255)
+    few = mf.load_dataset(spec=cifar_spec(blob), root=tmp_path, n_train=4, n_test=2)
+    assert torch.equal(few.x_train, data.x_train[:4]) and torch.equal(few.x_test, data.x_test[:2])
 
 
 def test_cifar_malicious_pickle_refused(tmp_path):

@@ -87,6 +87,8 @@ def test_teacher_data_is_fixed_and_splits_do_not_overlap():
     b = mf.load_dataset("teacher", n_train=2000)
     assert torch.equal(a.x_train, b.x_train[:1000]) and torch.equal(a.x_test, b.x_test)
     assert a.x_train.shape == (1000, planted.TEACHER_INPUTS) and a.x_test.shape == (planted.TEACHER_TEST, 200)
+    few = mf.load_dataset("teacher", n_train=10, n_test=50)
+    assert torch.equal(few.x_test, a.x_test[:50]) and torch.equal(few.y_test, a.y_test[:50])
     xv, yv = mf.data.validation_split("teacher", n=10_000, n_train=2000)
     full = mf.load_dataset("teacher")
     assert torch.equal(xv, full.x_train[-10_000:]) and torch.equal(yv, full.y_train[-10_000:])

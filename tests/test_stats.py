@@ -1,6 +1,8 @@
 """Statistics over seeds (mf.stats) against hand computations."""
 import math
 
+import numpy as np
+
 import pytest
 
 import mfcredit as mf
@@ -38,3 +40,15 @@ def test_paired_edge_cases():
 def test_mean_sd_by_hand():
     assert mf.stats.mean_sd([2.0, 4.0, 9.0]) == (5.0, pytest.approx(math.sqrt(13.0)))
     assert mf.stats.mean_sd([7.0]) == (7.0, 0.0)
+
+
+def test_plus_minus_gives_the_spread_two_significant_digits():
+    assert mf.stats.plus_minus(0.01834, 0.00731) == "+0.0183 ± 0.0073"
+    assert mf.stats.plus_minus(-0.04031, 0.00269) == "-0.0403 ± 0.0027"
+    assert mf.stats.plus_minus(0.0041, 0.00041) == "+0.00410 ± 0.00041"
+    assert mf.stats.plus_minus(1.5, 0.25) == "+1.500 ± 0.250"  # never fewer than 3 decimals
+    assert mf.stats.plus_minus(0.2, 0.0) == "+0.200 ± 0.000" and mf.stats.plus_minus(2.0, 0.3, least=1) == "+2.00 ± 0.30"
+    rng = np.random.default_rng(0)
+    for spread in 10.0 ** rng.uniform(-7, -1, 200):  # the printed spread: two significant digits
+        digits = mf.stats.plus_minus(0.0, spread).split(" ± ")[1].replace(".", "").lstrip("0")
+        assert len(digits) == 2 or digits in ("100", "1000"), (spread, digits)  # or rounded up to 0.10, 0.010, ...

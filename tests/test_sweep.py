@@ -70,6 +70,19 @@ def test_duplicates_train_once_and_cached_runs_load(tmp_path, monkeypatch):
     assert _same(SWEEP.sweep([(cfg, 1)], cache_dir=tmp_path, n_jobs=1)[0], runs[1]) and len(trained) == 2
 
 
+def test_one_run_trains_in_a_worker_process_by_default(tmp_path, monkeypatch):
+    here = []  # training in this process (a notebook kernel's) would record its seed here
+    real = mf.cache.train
+    monkeypatch.setattr(mf.cache, "train", lambda *a, **k: here.append(k["seed"]) or real(*a, **k))
+    monkeypatch.delenv("MFCREDIT_JOBS", raising=False)
+    cfg = CFG.replace(epochs=1)
+    run = SWEEP.sweep([(cfg, 3)], cache_dir=tmp_path, progress=False)[0]
+    assert here == [] and len(_entries(tmp_path)) == 1
+    assert _same(run, SWEEP.sweep([(cfg, 3)], cache_dir=tmp_path, n_jobs=1)[0])  # loaded, not retrained
+    SWEEP.sweep([(cfg, 4)], cache_dir=tmp_path, n_jobs=1, progress=False)
+    assert here == [4]  # n_jobs=1 asks for this process
+
+
 def _crash_after_the_others(config, seed, cache_dir):
     """In a worker: the job of seed 99 kills its process once the two other runs are saved."""
     if seed == 99:
@@ -210,7 +223,7 @@ def test_a_worker_starts_with_its_imports_frozen_and_the_collector_on():
 
 def test_jobs_and_progress_settings(monkeypatch):
     monkeypatch.delenv("MFCREDIT_JOBS", raising=False)
-    assert SWEEP.default_jobs(1) == 1 and SWEEP.default_jobs(1000) == os.cpu_count()
+    assert SWEEP.default_jobs(1) == 1 and SWEEP.default_jobs(1000) == joblib.cpu_count()
     monkeypatch.setenv("MFCREDIT_JOBS", "3")
     assert SWEEP.default_jobs(1) == 3
     monkeypatch.setenv("MFCREDIT_JOBS", "many")

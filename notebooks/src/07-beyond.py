@@ -65,10 +65,9 @@ fgbp_cfg = gbp_cfg.replace(dataset="fashion-mnist", eval_every=epochs)  # new: e
 fbp_cfg = fgbp_cfg.bp_baseline()
 runs = mf.sweep([(c, s) for c in (gbp_cfg, bp_cfg, fgbp_cfg, fbp_cfg) for s in seeds])  # cached, parallel
 gbp_runs, bp_runs, fgbp_runs, fbp_runs = (runs[i * n_seeds:(i + 1) * n_seeds] for i in range(4))
-mnist = mf.load_dataset("mnist", n_train=n_train)
-fashion = mf.load_dataset("fashion-mnist", n_train=n_train)
-x_test, y_test = mnist.x_test[:n_test], mnist.y_test[:n_test]
-fx_test, fy_test = fashion.x_test[:n_test], fashion.y_test[:n_test]
+mnist = mf.load_dataset("mnist", n_train=n_train, n_test=n_test)
+fashion = mf.load_dataset("fashion-mnist", n_train=n_train, n_test=n_test)
+x_test, y_test, fx_test, fy_test = mnist.x_test, mnist.y_test, fashion.x_test, fashion.y_test
 
 
 # %%

@@ -253,7 +253,7 @@ md = [f"| 5. planted pixels ({noise_pixels} noise pixels per MNIST image; primar
       f"connections, {n_seeds} seeds | " + "; ".join(
           f"{v}: credit 1 - pi {px_auc[px_auc.view == v]['credit 1 - pi'].mean():.3f}, BP |w| {px_auc[px_auc.view == v]['BP |w|'].mean():.3f}, "
           f"rms {px_auc[px_auc.view == v]['credit rms'].mean():.3f}, |mean| {px_auc[px_auc.view == v]['gBP |mean| |(1 - pi) m|'].mean():.3f}"
-          for v in planted) + f" ({prim[1]['verdict']}: difference {prim[1]['difference']:+.3f} ± {prim[1]['se']:.3f}) |"]
+          for v in planted) + f" ({prim[1]['verdict']}: difference {mf.stats.plus_minus(prim[1]['difference'], prim[1]['se'])}) |"]
 tl = teach[teach.M == max(teacher_sizes)]
 md += [f"| 6. planted teacher (reads 100 of 200 inputs; primary: M = {max(teacher_sizes):,}) | AUROC; precision / recall of "
        f"\"all connections UIPs\" | " + "; ".join(f"M = {M:,}: credit 1 - pi {g['credit 1 - pi'].mean():.3f}, BP |w| "
@@ -263,14 +263,8 @@ mf.utils.atomic_write_bytes(mf.nb.out_dir("results") / "planted.md", ("\n".join(
 print("wrote", saved.relative_to(mf.nb.ROOT), "and results/planted.md")
 
 # %% tags=["hide-input"] jupyter={"source_hidden": true}
-def plus_minus(mean, se):
-    """mean ± se with as many decimals as the se needs for two significant digits (at least 3)."""
-    d = max(3, 1 - int(np.floor(np.log10(se)))) if se > 0 else 3
-    return f"{mean:+.{d}f} ± {se:.{d}f}"
-
-
 def change_words(t):
-    return (f"{plus_minus(t['mean'], t['se'])} (p = {t['p']:.2g}, "
+    return (f"{mf.stats.plus_minus(t['mean'], t['se'])} (p = {t['p']:.2g}, "
             + ("a real rise" if t["mean"] > 0 and t["p"] < 0.05 else "a real fall" if t["mean"] < 0 and t["p"] < 0.05
                else "no change detected") + ")")
 
@@ -306,12 +300,12 @@ mf.nb.show_markdown(f"""
   them with an AUROC of {auc('redrawn', 'credit 1 - pi'):.3f} (redrawn) and {auc('fixed', 'credit 1 - pi'):.3f} (fixed); the standard
   network's $|w|$ with {auc('redrawn', 'BP |w|'):.3f} and {auc('fixed', 'BP |w|'):.3f}; the ensemble's $|(1-\\pi)m|$ with
   {auc('redrawn', 'gBP |mean| |(1 - pi) m|'):.3f} and {auc('fixed', 'gBP |mean| |(1 - pi) m|'):.3f}.
-  **Primary comparison (redrawn): {prim[1]['verdict']}** (AUROC difference {plus_minus(prim[1]['difference'], prim[1]['se'])},
+  **Primary comparison (redrawn): {prim[1]['verdict']}** (AUROC difference {mf.stats.plus_minus(prim[1]['difference'], prim[1]['se'])},
   p = {prim[1]['p']:.2g}). The planted pixels cost the sampled sub-network {e.loc['planted pixels, redrawn', 'gBP, one sampled sub-network'] - e.loc['plain MNIST', 'gBP, one sampled sub-network']:+.2f}
   points of test error (redrawn) and {e.loc['planted pixels, fixed', 'gBP, one sampled sub-network'] - e.loc['plain MNIST', 'gBP, one sampled sub-network']:+.2f} (fixed).
 - **Planted teacher.** At $M$ = {max(teacher_sizes):,} the credit $1-\\pi$ finds the unread inputs' connections with an AUROC of
   {t_large['credit 1 - pi']:.3f}, BP's $|w|$ with {t_large['BP |w|']:.3f}: **{prim[2]['verdict']}** (difference
-  {plus_minus(prim[2]['difference'], prim[2]['se'])}, p = {prim[2]['p']:.2g}). Calling an input unused when all its connections are
+  {mf.stats.plus_minus(prim[2]['difference'], prim[2]['se'])}, p = {prim[2]['p']:.2g}). Calling an input unused when all its connections are
   UIPs calls {called_large:.1f} inputs unused on average at $M$ = {max(teacher_sizes):,} (precision {t_large['precision']:.2f}, recall
   {t_large['recall']:.2f}{': no input is ever called unused, so both are 0 by convention' if called_large == 0 else ''}). From
   $M$ = {min(teacher_sizes):,} to {max(teacher_sizes):,}, seed by seed, the credit's AUROC changes by {change_words(grow['credit 1 - pi'])},

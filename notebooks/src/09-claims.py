@@ -302,7 +302,7 @@ worse = sum(outcome(t) == "worse" for t, _ in tests.values())
 c9 = "holds" if worse == 0 else "does not hold" if worse == len(tests) else "partly"
 claim("The model learns which connections matter (the credit assignment)", f"{ABSTRACT}: \"our model learns the credit "
       "assignment leading to the decision\"",
-      "; ".join(f"{k}: credit minus control {t['mean']:+.3f} ± {t['se']:.3f} (p = {t['p']:.2g}), {outcome(t)}"
+      "; ".join(f"{k}: credit minus control {mf.stats.plus_minus(t['mean'], t['se'])} (p = {t['p']:.2g}), {outcome(t)}"
                 + (f"; credit AUROC {a:.3f}" if a is not None else "") for k, (t, a) in tests.items()),
       "not measured (no planted truth on Fashion-MNIST)", {"MNIST": c9})
 

@@ -206,6 +206,11 @@ def show_png(png: bytes) -> None:
     _display("png", png)
 
 
+def table_row(*cells) -> str:
+    """One row of a Markdown table: a '|' inside a cell (as in |w|) is escaped, so it does not end the cell."""
+    return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+
 def show_markdown(text: str) -> None:
     """Display computed Markdown (a notebook's "What we learned") in a kernel; print it elsewhere."""
     _display("markdown", text) or print(text)

@@ -317,3 +317,22 @@ def test_kernel_memory_settings_on_glibc():
         assert mf.utils.return_freed_memory() is False and mf.utils.trim_heap() is False
         return
     assert mf.utils.return_freed_memory() is True and mf.utils.trim_heap() is True
+
+
+def test_table_cells_keep_their_bars():
+    assert mf.nb.table_row("BP |w|", 3) == "| BP \\|w\\| | 3 |"
+    header = "| a | b |"
+    assert len(re.split(r"(?<!\\)\|", mf.nb.table_row("x |(1 - pi) m|", "|w|"))) == len(header.split("|"))
+
+
+@pytest.mark.parametrize("path", ["README.md", "results/claims.md", "results/beyond.md", "results/planted.md"])
+def test_every_table_row_has_its_header_s_cells(path):
+    """A | inside a cell (|w|) not escaped would split it: GitHub drops what is past the header's columns."""
+    cells = None
+    for line in (ROOT / path).read_text().splitlines() + [""]:
+        if not line.startswith("|"):
+            cells = None
+            continue
+        n = len(re.split(r"(?<!\\)\|", line))
+        cells = n if cells is None else cells
+        assert n == cells, f"{path}: {line[:80]}... has {n - 2} cells, its table's header {cells - 2}"

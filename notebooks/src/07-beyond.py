@@ -583,17 +583,18 @@ def best(metric, largest=False):  # the main predictor with the lowest (or large
 e1 = {m: onept[(onept.network == "eps=0") & (onept.scope == wn) & (onept.method == m)].iloc[0]["mean"] for m in methods}
 best_score = max(methods, key=lambda m: np.nan_to_num(e1[m], nan=1.0))
 md = ["| question | measure | answer |", "|---|---|---|"]
-md += [f"| 1. pruning, primary: credit 1 - pi vs the same ensemble's mean-weight magnitude (eps = 0 net, {wn}) | fraction removed at "
-       f"+1 point error, paired over {n_seeds} seeds | 1 - pi {one_point('eps=0', wn, PRIMARY)}; |(1 - pi) m| "
-       f"{one_point('eps=0', wn, CONTROL)}; difference {primary['mean']:+.3f} ± {primary['se']:.3f} (p = {primary['p']:.2g}) |"]
-md += [f"| 1. pruning, secondary scores (eps = 0 net, {wn}) | fraction removed at +1 point error | " + "; ".join(
-    f"{m} {one_point('eps=0', wn, m)}" for m in methods if m not in (PRIMARY, CONTROL)) + f" (largest of all scores: {best_score}) |"]
-md += ["| 2. calibration (MNIST test) | ECE / NLL / Brier | " + "; ".join(
+row = mf.nb.table_row  # a | inside a cell (|w|) is escaped
+md += [row(f"1. pruning, primary: credit 1 - pi vs the same ensemble's mean-weight magnitude (eps = 0 net, {wn})",
+           f"fraction removed at +1 point error, paired over {n_seeds} seeds",
+           f"1 - pi {one_point('eps=0', wn, PRIMARY)}; |(1 - pi) m| {one_point('eps=0', wn, CONTROL)}; difference "
+           f"{mf.stats.plus_minus(primary['mean'], primary['se'])} (p = {primary['p']:.2g})")]
+md += [row(f"1. pruning, secondary scores (eps = 0 net, {wn})", "fraction removed at +1 point error", "; ".join(
+    f"{m} {one_point('eps=0', wn, m)}" for m in methods if m not in (PRIMARY, CONTROL)) + f" (largest of all scores: {best_score})")]
+md += [row("2. calibration (MNIST test)", "ECE / NLL / Brier", "; ".join(
     f"{n}: {stat(n, 'ece')['mean']:.4f} / {stat(n, 'nll')['mean']:.3f} / {stat(n, 'brier')['mean']:.4f}"
-    for n in main) + f" (lowest ECE: {best('ece')}; lowest NLL: {best('nll')}) |"]
-md += ["| 3. MNIST vs Fashion-MNIST by entropy | AUROC | " + "; ".join(f"{n} {ms(stat(n, 'auroc'), '{:.3f}')}" for n in main) + " |"]
-md += ["| 4. Fashion-MNIST, same recipe | test error (%) | " + "; ".join(
-    f"{c} {ms(fashion_results['errors'][c])}" for c in err_cols) + " |"]
+    for n in main) + f" (lowest ECE: {best('ece')}; lowest NLL: {best('nll')})")]
+md += [row("3. MNIST vs Fashion-MNIST by entropy", "AUROC", "; ".join(f"{n} {ms(stat(n, 'auroc'), '{:.3f}')}" for n in main))]
+md += [row("4. Fashion-MNIST, same recipe", "test error (%)", "; ".join(f"{c} {ms(fashion_results['errors'][c])}" for c in err_cols))]
 path = mf.nb.out_dir("results") / "beyond.md"
 mf.utils.atomic_write_bytes(path, ("\n".join(md) + "\n").encode())
 mf.nb.show_markdown("\n".join(md))

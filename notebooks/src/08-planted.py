@@ -249,16 +249,17 @@ saved = mf.nb.save_results("planted", {
     "teacher_runs": teach.to_dict("records"),
     "primary": {p["where"]: {k: v for k, v in p.items() if k != "where"} for p in prim},
 })
-md = [f"| 5. planted pixels ({noise_pixels} noise pixels per MNIST image; primary: redrawn) | AUROC, needed above unneeded "
-      f"connections, {n_seeds} seeds | " + "; ".join(
-          f"{v}: credit 1 - pi {px_auc[px_auc.view == v]['credit 1 - pi'].mean():.3f}, BP |w| {px_auc[px_auc.view == v]['BP |w|'].mean():.3f}, "
-          f"rms {px_auc[px_auc.view == v]['credit rms'].mean():.3f}, |mean| {px_auc[px_auc.view == v]['gBP |mean| |(1 - pi) m|'].mean():.3f}"
-          for v in planted) + f" ({prim[1]['verdict']}: difference {mf.stats.plus_minus(prim[1]['difference'], prim[1]['se'])}) |"]
-tl = teach[teach.M == max(teacher_sizes)]
-md += [f"| 6. planted teacher (reads 100 of 200 inputs; primary: M = {max(teacher_sizes):,}) | AUROC; precision / recall of "
-       f"\"all connections UIPs\" | " + "; ".join(f"M = {M:,}: credit 1 - pi {g['credit 1 - pi'].mean():.3f}, BP |w| "
-                                                 f"{g['BP |w|'].mean():.3f}, precision {g['precision'].mean():.2f}, recall {g['recall'].mean():.2f}"
-                                                 for M, g in teach.groupby("M")) + f" ({prim[2]['verdict']}) |"]
+md = [mf.nb.table_row(  # a | inside a cell (|w|) is escaped
+    f"5. planted pixels ({noise_pixels} noise pixels per MNIST image; primary: redrawn)",
+    f"AUROC, needed above unneeded connections, {n_seeds} seeds", "; ".join(
+        f"{v}: credit 1 - pi {px_auc[px_auc.view == v]['credit 1 - pi'].mean():.3f}, BP |w| {px_auc[px_auc.view == v]['BP |w|'].mean():.3f}, "
+        f"rms {px_auc[px_auc.view == v]['credit rms'].mean():.3f}, |mean| {px_auc[px_auc.view == v]['gBP |mean| |(1 - pi) m|'].mean():.3f}"
+        for v in planted) + f" ({prim[1]['verdict']}: difference {mf.stats.plus_minus(prim[1]['difference'], prim[1]['se'])})")]
+md += [mf.nb.table_row(
+    f"6. planted teacher (reads 100 of 200 inputs; primary: M = {max(teacher_sizes):,})", "AUROC; precision / recall of "
+    "\"all connections UIPs\"", "; ".join(f"M = {M:,}: credit 1 - pi {g['credit 1 - pi'].mean():.3f}, BP |w| {g['BP |w|'].mean():.3f}, "
+                                          f"precision {g['precision'].mean():.2f}, recall {g['recall'].mean():.2f}"
+                                          for M, g in teach.groupby("M")) + f" ({prim[2]['verdict']})")]
 mf.utils.atomic_write_bytes(mf.nb.out_dir("results") / "planted.md", ("\n".join(md) + "\n").encode())
 print("wrote", saved.relative_to(mf.nb.ROOT), "and results/planted.md")
 
@@ -278,10 +279,15 @@ grow = {name: mf.stats.paired(by_seed[max(teacher_sizes)][name], by_seed[min(tea
 called_large = t_large["inputs called unused"]
 above_chance = all(q["credit 1 - pi"] > 0.5 for q in prim[1:])  # the primary views: redrawn pixels, teacher
 uip_less = pc.loc[("redrawn", "planted pixels"), "UIP"] < pc.loc[("redrawn", "live real pixels"), "UIP"]
-answer = {("no difference detected", "the credit is the worse detector"): "no better than a standard network's |w| on the planted pixels, and worse on the teacher",
+answer = {("no difference detected", "the credit is the worse detector"): "no better than a standard network's |w| on the redrawn "
+          "planted pixels (the primary view), and worse on the teacher",
           ("the credit is the better detector", "the credit is the better detector"): "better than a standard network's |w| on both"}.get(
-    (prim[1]["verdict"], prim[2]["verdict"]), f"{prim[1]['verdict']} on the planted pixels, {prim[2]['verdict']} on the teacher")
-e = err.drop(columns="seed").groupby("images").mean()
+    (prim[1]["verdict"], prim[2]["verdict"]), f"{prim[1]['verdict']} on the redrawn planted pixels, {prim[2]['verdict']} on the teacher")
+answer += (f"; on the pixels fixed per image, which a network can memorise (not a primary comparison), {prim[0]['verdict']} "
+           f"(difference {mf.stats.plus_minus(prim[0]['difference'], prim[0]['se'])}, p = {prim[0]['p']:.2g})")
+sub = err.set_index("seed").groupby("images")["gBP, one sampled sub-network"]  # per seed: what the planted pixels cost
+cost = {v: mf.stats.paired(sub.get_group(f"planted pixels, {v}"), sub.get_group("plain MNIST").loc[sub.get_group(f"planted pixels, {v}").index],
+                           "two-sided") for v in planted}
 
 
 def auc(view, name):
@@ -301,8 +307,9 @@ mf.nb.show_markdown(f"""
   network's $|w|$ with {auc('redrawn', 'BP |w|'):.3f} and {auc('fixed', 'BP |w|'):.3f}; the ensemble's $|(1-\\pi)m|$ with
   {auc('redrawn', 'gBP |mean| |(1 - pi) m|'):.3f} and {auc('fixed', 'gBP |mean| |(1 - pi) m|'):.3f}.
   **Primary comparison (redrawn): {prim[1]['verdict']}** (AUROC difference {mf.stats.plus_minus(prim[1]['difference'], prim[1]['se'])},
-  p = {prim[1]['p']:.2g}). The planted pixels cost the sampled sub-network {e.loc['planted pixels, redrawn', 'gBP, one sampled sub-network'] - e.loc['plain MNIST', 'gBP, one sampled sub-network']:+.2f}
-  points of test error (redrawn) and {e.loc['planted pixels, fixed', 'gBP, one sampled sub-network'] - e.loc['plain MNIST', 'gBP, one sampled sub-network']:+.2f} (fixed).
+  p = {prim[1]['p']:.2g}). The planted pixels change the sampled sub-network's test error by
+  {mf.stats.plus_minus(cost['redrawn']['mean'], cost['redrawn']['se'], 2)} points (redrawn; paired by seed, two-sided p = {cost['redrawn']['p']:.2g})
+  and {mf.stats.plus_minus(cost['fixed']['mean'], cost['fixed']['se'], 2)} (fixed; p = {cost['fixed']['p']:.2g}).
 - **Planted teacher.** At $M$ = {max(teacher_sizes):,} the credit $1-\\pi$ finds the unread inputs' connections with an AUROC of
   {t_large['credit 1 - pi']:.3f}, BP's $|w|$ with {t_large['BP |w|']:.3f}: **{prim[2]['verdict']}** (difference
   {mf.stats.plus_minus(prim[2]['difference'], prim[2]['se'])}, p = {prim[2]['p']:.2g}). Calling an input unused when all its connections are

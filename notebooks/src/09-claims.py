@@ -183,7 +183,7 @@ def claim5(per_seed):
     holds = dv >= 1 and dv >= 2 * max(dm, 0) and t["mean"] > 0 and t["p"] < 0.05
     verdict = "holds" if holds else "partly" if t["mean"] > 0 and t["p"] < 0.05 else "does not hold"
     return (f"VIPs removed {dv:+.2f} points, matched control {dm:+.2f}; paired difference {t['mean']:+.2f} ± {t['se']:.2f} "
-            f"(p = {t['p']:.2g}, {t['n']} seeds); {per_k:+.2f} points per 1,000 VIPs removed "
+            f"(one-sided p = {t['p']:.2g}, {t['n']} seeds); {per_k:+.2f} points per 1,000 VIPs removed "
             f"({min(per_seed['counts']['VIP'])}-{max(per_seed['counts']['VIP'])} VIPs per seed)", verdict)
 
 
@@ -207,7 +207,7 @@ def claim6(per_seed):
     du, dc = np.mean(d["uip_activation"]), np.mean(d["random_resample"])
     little, less = du <= 1, t["mean"] > 0 and t["p"] < 0.05
     return (f"UIPs given values {du:+.2f} points ({np.mean(per_seed['counts']['UIP']):.0f} UIPs), as many random others "
-            f"{dc:+.2f}; control minus UIPs {t['mean']:+.2f} ± {t['se']:.2f} (p = {t['p']:.2g})",
+            f"{dc:+.2f}; control minus UIPs {t['mean']:+.2f} ± {t['se']:.2f} (one-sided p = {t['p']:.2g})",
             "holds" if little and less else "partly" if little or less else "does not hold")
 
 
@@ -285,7 +285,8 @@ pd.DataFrame(dirs).T
 # ensemble's mean weight) and the planted problems (the AUROC with which $1-\pi$ tells needed from
 # unneeded connections, against a standard network's $|w|$: planted pixels redrawn per image, and the
 # teacher at the largest training set). Each comparison is paired by seed, two-sided; the credit is
-# *better* or *worse* where $p < 0.05$, *tied* otherwise. *Rule:* holds if the credit is worse in none
+# *better* or *worse* where $p < 0.05$, otherwise *no difference detected* (which, with 3 to 5 seeds, does
+# not mean equal). *Rule:* holds if the credit is worse in none
 # of the three; partly if it is worse in some but not all; does not hold if it is worse in all three.
 
 # %%
@@ -295,15 +296,18 @@ tests = {"pruning (MNIST)": (pr, None)} | {k: (v["paired"], v["credit 1 - pi"]) 
 
 
 def outcome(t):
-    return "tied" if not t["p"] < 0.05 else "better" if t["mean"] > 0 else "worse"
+    return "no difference detected" if not t["p"] < 0.05 else "better" if t["mean"] > 0 else "worse"
+
+
+CONTROL = {"pruning (MNIST)": "the ensemble's |(1 - pi) m|"}  # the planted problems: a standard network's |w|
 
 
 worse = sum(outcome(t) == "worse" for t, _ in tests.values())
 c9 = "holds" if worse == 0 else "does not hold" if worse == len(tests) else "partly"
 claim("The model learns which connections matter (the credit assignment)", f"{ABSTRACT}: \"our model learns the credit "
       "assignment leading to the decision\"",
-      "; ".join(f"{k}: credit minus control {mf.stats.plus_minus(t['mean'], t['se'])} (p = {t['p']:.2g}), {outcome(t)}"
-                + (f"; credit AUROC {a:.3f}" if a is not None else "") for k, (t, a) in tests.items()),
+      "; ".join(f"{k}: credit minus {CONTROL.get(k, 'BP |w|')} {mf.stats.plus_minus(t['mean'], t['se'])} (two-sided p = "
+                f"{t['p']:.2g}), {outcome(t)}" + (f"; credit AUROC {a:.3f}" if a is not None else "") for k, (t, a) in tests.items()),
       "not measured (no planted truth on Fashion-MNIST)", {"MNIST": c9})
 
 # %% [markdown]
@@ -331,11 +335,14 @@ one.set_index("quantity")
 
 # %% [markdown]
 # ## The table
+#
+# "a ± b": b is the sd over seeds of a quantity, or, after a paired difference (labelled d,
+# "paired difference", "difference" or "minus"), the standard error of its mean over seeds.
 
 # %% tags=["hide-input"] jupyter={"source_hidden": true}
 table = pd.DataFrame(claims, index=pd.RangeIndex(1, len(claims) + 1, name="#"))
 md = ["| # | claim (Li & Huang 2020) | source | MNIST | Fashion-MNIST | verdict |", "|---|---|---|---|---|---|"]
-md += [f"| {k} | {r['claim']} | {r['source']} | {r['MNIST']} | {r['Fashion-MNIST']} | **{r['verdict']}** |" for k, r in table.iterrows()]
+md += [mf.nb.table_row(k, r["claim"], r["source"], r["MNIST"], r["Fashion-MNIST"], f"**{r['verdict']}**") for k, r in table.iterrows()]
 path = mf.nb.out_dir("results") / "claims.md"
 mf.utils.atomic_write_bytes(path, ("\n".join(md) + "\n").encode())
 mf.nb.show_markdown("\n".join(md))
@@ -345,10 +352,19 @@ mf.nb.show_markdown("\n".join(md))
 
 # %% tags=["hide-input"] jupyter={"source_hidden": true}
 split = table[table["verdict"].str.contains(" on ")]
+kind = table.verdict.map(lambda v: "split" if " on " in v else "partly" if v.startswith("partly") else v)
+mf.nb.check(kind.isin(["holds", "partly", "does not hold", "split"]).all(), "every claim is counted in one kind of verdict")
+
+
+def count(k, one, many):
+    n = int((kind == k).sum())
+    return f"{n} {one if n == 1 else many}"
+
+
 mf.nb.show_markdown(
-    f"Of {len(table)} claims, {int((table.verdict == 'holds').sum())} hold on every data set they were tested on, "
-    f"{int((table.verdict == 'partly').sum())} hold partly, {int((table.verdict == 'does not hold').sum())} do not hold, and "
-    f"{len(split)} get different verdicts on the two data sets"
+    f"Of {len(table)} claims, {count('holds', 'holds', 'hold')} on every data set tested, "
+    f"{count('partly', 'holds partly', 'hold partly')}, {count('does not hold', 'does not hold', 'do not hold')}, and "
+    f"{count('split', 'gets different verdicts', 'get different verdicts')} on the two data sets"
     + (": " + "; ".join(f"claim {k} ({r['verdict']})" for k, r in split.iterrows()) if len(split) else "")
     + ". " + ("Partly or split, with the reason in the table: "
               + "; ".join(f"claim {k}" for k, r in table.iterrows() if r["verdict"] != "holds") + "."

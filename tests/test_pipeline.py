@@ -236,7 +236,7 @@ def retrain_env(tmp_path, monkeypatch):
     return tmp_path
 
 
-def test_prefetch_trains_exactly_the_missing_runs_and_ship_runs_writes_them(retrain_env, monkeypatch):
+def test_prefetch_trains_exactly_the_missing_runs_and_ship_runs_writes_them(retrain_env):
     from mfcredit import cache, pipeline, shipped
 
     done = mf.cached_train(*TINY_JOBS[0], threads=shipped.THREADS, progress=False)  # one of two already there

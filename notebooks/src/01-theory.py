@@ -547,9 +547,8 @@ print("same order of examples as mf.train's sampler in every epoch:", same_order
 # rounding difference in it enters the step multiplied by as much as $1/\varepsilon = 10^{8}$. The
 # measure is, per tensor, the largest absolute difference over the largest absolute value of
 # `mf.train`'s tensor, then the worst tensor; the tolerance is $10^{-10}$. The two wrong variants
-# must miss it. `mf.train` runs through `mf.sweep`, in a worker process and a throwaway cache (so it
-# trains afresh every time): a kernel that builds a `torch.optim` optimiser keeps torch's compiler
-# front end in memory, 65 MiB more.
+# must miss it. `mf.train` runs through `mf.sweep` (in a worker process, with one thread) and a
+# throwaway cache, so it trains afresh every time this cell runs.
 
 # %% tags=["from-scratch"]
 import tempfile
@@ -558,7 +557,7 @@ TOL = 1e-10
 config = mf.TrainConfig(widths=WIDTHS, n_train=N_TRAIN, batch_size=BATCH, epochs=EPOCHS, lr=LR,
                         lr_halve_every=HALVE_EVERY, weight_decay=WD, adam_betas=(BETA1, BETA2), adam_eps=ADAM_EPS,
                         init_m_std=M_STD, init_xi=XI_MAX, eval_every=EPOCHS, dtype="float64")
-with tempfile.TemporaryDirectory() as throwaway:  # trained now, in a worker, with one thread
+with tempfile.TemporaryDirectory() as throwaway:  # an empty cache: trained afresh
     reference = mf.sweep([(config, seed)], cache_dir=throwaway)[0]
 mf.nb.check(config.replace(lr_halve_every=20) == mf.TrainConfig(widths=(784, 32, 16, 10), n_train=1000, batch_size=100,
             epochs=3, eval_every=3, dtype="float64"), "widths (784, 32, 16, 10), 1,000 images, 3 epochs of 10 steps; "

@@ -285,9 +285,8 @@ answer = {("no difference detected", "the credit is the worse detector"): "no be
     (prim[1]["verdict"], prim[2]["verdict"]), f"{prim[1]['verdict']} on the redrawn planted pixels, {prim[2]['verdict']} on the teacher")
 answer += (f"; on the pixels fixed per image, which a network can memorise (not a primary comparison), {prim[0]['verdict']} "
            f"(difference {mf.stats.plus_minus(prim[0]['difference'], prim[0]['se'])}, p = {prim[0]['p']:.2g})")
-sub = err.set_index("seed").groupby("images")["gBP, one sampled sub-network"]  # per seed: what the planted pixels cost
-cost = {v: mf.stats.paired(sub.get_group(f"planted pixels, {v}"), sub.get_group("plain MNIST").loc[sub.get_group(f"planted pixels, {v}").index],
-                           "two-sided") for v in planted}
+sub = err.pivot(index="seed", columns="images", values="gBP, one sampled sub-network")  # seeds x images
+cost = {v: mf.stats.paired(sub[f"planted pixels, {v}"], sub["plain MNIST"], "two-sided") for v in planted}  # by seed
 
 
 def auc(view, name):
@@ -309,7 +308,8 @@ mf.nb.show_markdown(f"""
   **Primary comparison (redrawn): {prim[1]['verdict']}** (AUROC difference {mf.stats.plus_minus(prim[1]['difference'], prim[1]['se'])},
   p = {prim[1]['p']:.2g}). The planted pixels change the sampled sub-network's test error by
   {mf.stats.plus_minus(cost['redrawn']['mean'], cost['redrawn']['se'], 2)} points (redrawn; paired by seed, two-sided p = {cost['redrawn']['p']:.2g})
-  and {mf.stats.plus_minus(cost['fixed']['mean'], cost['fixed']['se'], 2)} (fixed; p = {cost['fixed']['p']:.2g}).
+  and {mf.stats.plus_minus(cost['fixed']['mean'], cost['fixed']['se'], 2)} points (fixed; p = {cost['fixed']['p']:.2g}). In these
+  three bullets a ± after a difference is the standard error of the paired difference over seeds.
 - **Planted teacher.** At $M$ = {max(teacher_sizes):,} the credit $1-\\pi$ finds the unread inputs' connections with an AUROC of
   {t_large['credit 1 - pi']:.3f}, BP's $|w|$ with {t_large['BP |w|']:.3f}: **{prim[2]['verdict']}** (difference
   {mf.stats.plus_minus(prim[2]['difference'], prim[2]['se'])}, p = {prim[2]['p']:.2g}). Calling an input unused when all its connections are
